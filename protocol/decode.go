@@ -323,11 +323,12 @@ func (d *decoder) stringMap(field string) (map[string]string, error) {
 		return nil, d.errorf("field %q must be an object of strings, got %s", field, describe(c))
 	}
 	d.pos++
-	out := map[string]string{}
+	// An empty object decodes to nil: it filters nothing and stores nothing.
 	if d.peek() == '}' {
 		d.pos++
-		return out, nil
+		return nil, nil
 	}
+	out := map[string]string{}
 	for {
 		keyPos := d.pos
 		if c := d.peek(); c != '"' {
