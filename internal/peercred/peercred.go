@@ -1,0 +1,48 @@
+// Package peercred asks the kernel which process is on the other end of a
+// local connection.
+//
+// Nothing the client sends is trusted: the PID and UID come from the socket
+// (SO_PEERCRED on Linux, LOCAL_PEERCRED/LOCAL_PEERPID on macOS) or the pipe
+// (GetNamedPipeClientProcessId on Windows). Where the kernel offers a handle
+// that pins the process (a pidfd on Linux, a process handle on Windows),
+// Cred holds it so that Verify can tell the original process from a later
+// one that reused its PID.
+package peercred
+
+import (
+	"errors"
+	"net"
+)
+
+// ErrNotSupported is returned on platforms without a peer credential
+// implementation.
+var ErrNotSupported = errors.New("peer credentials are not supported on this platform")
+
+// ErrProcessGone reports that the peer process exited or was replaced.
+var ErrProcessGone = errors.New("peer process exited or was replaced")
+
+// Cred identifies the process that opened a connection.
+type Cred struct {
+	PID int
+	UID uint32
+	// pin holds the platform's handle on the process; see the per-OS files.
+	pin pin
+}
+
+// Get returns the credentials of conn's peer. The caller must Close the
+// result to release the process handle.
+func Get(conn net.Conn) (*Cred, error) {
+	return get(conn)
+}
+
+// Verify returns nil if the peer process is still the one that connected.
+// Call it after slow work (hashing the executable) so that a process that
+// exited, and a PID that was reused meanwhile, are both detected.
+func (c *Cred) Verify() error {
+	return c.verify()
+}
+
+// Close releases the process handle.
+func (c *Cred) Close() error {
+	return c.close()
+}
