@@ -44,6 +44,9 @@ const (
 	EventWrite   Event = "write"
 	EventDelete  Event = "delete"
 	EventSearch  Event = "search"
+	// EventRequest records a request line that could not be decoded, so
+	// its action is unknown.
+	EventRequest Event = "request"
 )
 
 // Result is the outcome of a connection decision or request.
@@ -95,7 +98,7 @@ type Record struct {
 // documented values, because Verify and Read rely on them.
 func (r *Record) validate() error {
 	switch r.Event {
-	case EventConnect, EventRead, EventWrite, EventDelete, EventSearch:
+	case EventConnect, EventRead, EventWrite, EventDelete, EventSearch, EventRequest:
 	default:
 		return fmt.Errorf("invalid event %q", r.Event)
 	}
