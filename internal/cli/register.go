@@ -1,0 +1,88 @@
+package cli
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/keychain-auth/keychain-auth/internal/config"
+	"github.com/keychain-auth/keychain-auth/internal/identity"
+)
+
+func newRegisterCmd(app *App) *cobra.Command {
+	return &cobra.Command{
+		Use:   "register <path>",
+		Short: "Register a binary by path and hash, with no permissions until you grant some",
+		Long: `Register records the binary's canonical path (symlinks resolved) and the SHA-256
+of its contents in config.json, with no permissions. Registering a path again
+updates its hash and keeps the permissions it had.`,
+		Args: exactArgs(1, "one binary path"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			l, err := app.layout()
+			if err != nil {
+				return err
+			}
+			path, hash, err := identity.HashFile(args[0])
+			if err != nil {
+				return fmt.Errorf("register: %w", err)
+			}
+			err = config.Update(l.ConfigFile(), func(c *config.Config) error {
+				found := false
+				for i := range c.RegisteredBinaries {
+					if b := &c.RegisteredBinaries[i]; b.Path == path {
+						b.Hash = hash
+						found = true
+					}
+				}
+				if !found {
+					c.RegisteredBinaries = append(c.RegisteredBinaries, config.Binary{
+						Path: path, Hash: hash, RegisteredAt: time.Now().UTC().Truncate(time.Second),
+					})
+				}
+				return nil
+			})
+			if err != nil {
+				return fmt.Errorf("register %q: %w", path, err)
+			}
+			fmt.Fprintf(app.Stdout, "Registered %s with hash %s\n", path, hash)
+			return nil
+		},
+	}
+}
+
+func newUpgradeCmd(app *App) *cobra.Command {
+	return &cobra.Command{
+		Use:   "upgrade <path>",
+		Short: "Record the new hash of a registered binary after it was rebuilt, keeping its permissions",
+		Args:  exactArgs(1, "one binary path"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			l, err := app.layout()
+			if err != nil {
+				return err
+			}
+			path, hash, err := identity.HashFile(args[0])
+			if err != nil {
+				return fmt.Errorf("upgrade: %w", err)
+			}
+			err = config.Update(l.ConfigFile(), func(c *config.Config) error {
+				found := false
+				for i := range c.RegisteredBinaries {
+					if b := &c.RegisteredBinaries[i]; b.Path == path {
+						b.Hash = hash
+						found = true
+					}
+				}
+				if !found {
+					return fmt.Errorf("%q is not registered; register it first with: keychain-auth register %s", path, path)
+				}
+				return nil
+			})
+			if err != nil {
+				return fmt.Errorf("upgrade: %w", err)
+			}
+			fmt.Fprintf(app.Stdout, "Upgraded %s to new hash %s\n", path, hash)
+			return nil
+		},
+	}
+}

@@ -1,0 +1,49 @@
+package cli
+
+import (
+	"context"
+	"log/slog"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/keychain-auth/keychain-auth/internal/daemon"
+	"github.com/keychain-auth/keychain-auth/internal/server"
+)
+
+func newStartCmd(app *App) *cobra.Command {
+	var opts daemon.Options
+	var debug bool
+	cmd := &cobra.Command{
+		Use:   "start",
+		Short: "Run the daemon in the foreground until SIGINT or SIGTERM",
+		Args:  exactArgs(0, "no arguments"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			l, err := app.layout()
+			if err != nil {
+				return err
+			}
+			level := slog.LevelInfo
+			if debug {
+				level = slog.LevelDebug
+			}
+			opts.Layout = l
+			opts.Logger = slog.New(slog.NewTextHandler(app.Stderr, &slog.HandlerOptions{Level: level}))
+
+			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			return daemon.Run(ctx, opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.Backend, "backend", "", "secret store: auto, vault, secret-service or memory (default: the config's backend, else vault)")
+	f.StringVar(&opts.KeyFile, "key-file", "", "vault key file (default: vault.key in the data directory)")
+	f.StringVar(&opts.PassphraseFile, "passphrase-file", "", "unlock the vault with a passphrase read from this file instead of a key file")
+	f.DurationVar(&opts.IdleTimeout, "idle-timeout", server.DefaultIdleTimeout, "close a connection after this long without a request")
+	f.IntVar(&opts.MaxConns, "max-connections", server.DefaultMaxConns, "maximum open connections; the longest-idle one is closed to admit another")
+	f.IntVar(&opts.MaxConnsPerPID, "max-connections-per-process", server.DefaultMaxConnsPerPID, "maximum open connections from one process")
+	f.Int64Var(&opts.AuditMaxSize, "audit-max-size", 10<<20, "rotate the audit log when it reaches this many bytes")
+	f.BoolVar(&debug, "debug", false, "log debug messages")
+	return cmd
+}

@@ -1,0 +1,59 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+
+	"github.com/keychain-auth/keychain-auth/internal/store"
+	"github.com/keychain-auth/keychain-auth/internal/store/memory"
+	"github.com/keychain-auth/keychain-auth/internal/store/vault"
+)
+
+// Backend names accepted by --backend and the config's "backend" field.
+const (
+	BackendAuto          = "auto"
+	BackendVault         = "vault"
+	BackendSecretService = "secret-service"
+	BackendMemory        = "memory"
+)
+
+type storeInfo struct {
+	name, protection, keySource string
+}
+
+func openStore(ctx context.Context, backend string, opts Options, log *slog.Logger) (store.Store, storeInfo, error) {
+	switch backend {
+	case "", BackendVault, BackendAuto:
+		// TODO: auto prefers the Secret Service when it answers.
+		return openVault(opts, log)
+	case BackendMemory:
+		st := memory.New()
+		name, protection := st.Describe()
+		log.Warn("memory backend selected: secrets are lost when the daemon stops")
+		return st, storeInfo{name: name, protection: protection}, nil
+	}
+	return nil, storeInfo{}, fmt.Errorf("%w %q: use auto, vault, secret-service or memory", errUnknownBackend, backend)
+}
+
+func openVault(opts Options, log *slog.Logger) (store.Store, storeInfo, error) {
+	path := filepath.Join(opts.Layout.DataDir, vault.FileName)
+	var src vault.KeySource
+	if opts.PassphraseFile != "" {
+		src = vault.Passphrase(vault.PassphraseFromFile(opts.PassphraseFile))
+	} else {
+		keyFile := opts.KeyFile
+		if keyFile == "" {
+			keyFile = filepath.Join(opts.Layout.DataDir, vault.KeyFileName)
+		}
+		src = vault.KeyFile(keyFile)
+	}
+	v, err := vault.Open(path, src)
+	if err != nil {
+		return nil, storeInfo{}, fmt.Errorf("open vault %q: %w", path, err)
+	}
+	name, protection := v.Describe()
+	log.Info("vault opened", "path", path, "key_source", src.Kind())
+	return v, storeInfo{name: name, protection: protection, keySource: src.Kind()}, nil
+}
