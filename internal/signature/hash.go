@@ -32,6 +32,10 @@ type chunk struct {
 // in separate goroutines over shared buffers. On a machine with several
 // cores, a signed file therefore costs about as much as its slowest hash,
 // not the sum of all of them.
+//
+// NOTE: that slowest hash is SHA-512. On amd64 with SHA-NI, SHA-256 is much
+// faster, so a signed file hashes at about 0.6 times the speed of an
+// unsigned one (BenchmarkHashAndVerify on a 2-core Xeon, 100 MB file).
 func HashAndVerify(r io.ReaderAt, size int64, keys []ed25519.PublicKey) (sha [32]byte, signedBy []int, err error) {
 	trailer, signed, err := ReadTrailer(r, size)
 	if err != nil {
