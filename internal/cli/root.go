@@ -81,11 +81,17 @@ func Run(app *App, args []string) int {
 	if errors.As(err, &ee) {
 		return ee.code
 	}
-	fmt.Fprintln(app.Stderr, "keychain-auth: "+err.Error())
 	var ue usageError
-	if errors.As(err, &ue) || strings.HasPrefix(err.Error(), "unknown command") || strings.HasPrefix(err.Error(), "unknown flag") {
+	if errors.As(err, &ue) {
+		fmt.Fprintln(app.Stderr, "keychain-auth: "+err.Error())
 		return ExitUsage
 	}
+	// Cobra reports unknown commands and arguments with plain errors.
+	if msg := err.Error(); strings.HasPrefix(msg, "unknown command") || strings.HasPrefix(msg, "unknown flag") || strings.HasPrefix(msg, "accepts ") {
+		fmt.Fprintln(app.Stderr, "keychain-auth: "+msg+"; run keychain-auth --help")
+		return ExitUsage
+	}
+	fmt.Fprintln(app.Stderr, "keychain-auth: "+err.Error())
 	return ExitError
 }
 

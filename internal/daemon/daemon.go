@@ -100,6 +100,15 @@ func Run(ctx context.Context, opts Options) error {
 		return fmt.Errorf("load policy: %w", err)
 	}
 
+	// Listening first makes a second daemon fail with "already running"
+	// instead of waiting on the first one's vault lock. Connections wait in
+	// the backlog until Serve starts.
+	ln, err := transport.Listen(transport.Options{Path: l.Socket, Mode: l.Mode})
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	defer ln.Close()
+
 	backend := opts.Backend
 	if backend == "" {
 		backend = cfgCache.Current().Backend
@@ -115,22 +124,28 @@ func Run(ctx context.Context, opts Options) error {
 		return fmt.Errorf("open audit log in %q: %w", l.AuditDir, err)
 	}
 	defer auditLog.Close()
+	if torn, ok := auditLog.TornTail(); ok {
+		log.Warn("audit log ends in a partial record, probably from a crash; audit verify will report it", "detail", fmt.Sprintf("%+v", torn))
+	}
+	// Logging the chain head at start and stop lets an operator notice
+	// whole records cut from the end of the log, which the chain alone
+	// cannot show.
+	seq, head := auditLog.Last()
+	log.Info("audit log opened", "path", l.AuditFile(), "last_seq", seq, "last_hash", head)
+	defer func() {
+		seq, head := auditLog.Last()
+		log.Info("audit log closed", "last_seq", seq, "last_hash", head)
+	}()
 
 	queue := pending.NewQueue(l.PendingFile(), pending.QueueOptions{Logger: log})
 	defer queue.Close()
 
-	selfHash := ""
+	selfPath, selfHash := "", ""
 	if exe, err := os.Executable(); err == nil {
-		if _, h, err := identity.HashFile(exe); err == nil {
-			selfHash = h
+		if p, h, err := identity.HashFile(exe); err == nil {
+			selfPath, selfHash = p, h
 		}
 	}
-
-	ln, err := transport.Listen(transport.Options{Path: l.Socket, Mode: l.Mode})
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
-	defer ln.Close()
 
 	state := State{
 		PID: os.Getpid(), Version: Version, Mode: string(l.Mode),
@@ -151,6 +166,7 @@ func Run(ctx context.Context, opts Options) error {
 		Resolver:       identity.NewResolver(identity.Options{}),
 		Logger:         log,
 		Mode:           l.Mode,
+		SelfPath:       selfPath,
 		SelfHash:       selfHash,
 		IdleTimeout:    opts.IdleTimeout,
 		MaxConns:       opts.MaxConns,
@@ -174,6 +190,5 @@ func writeState(st State) error {
 	}
 	return nil
 }
-
 
 var errUnknownBackend = errors.New("unknown backend")

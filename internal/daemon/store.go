@@ -51,7 +51,7 @@ func openVault(opts Options, log *slog.Logger) (store.Store, storeInfo, error) {
 	}
 	v, err := vault.Open(path, src)
 	if err != nil {
-		return nil, storeInfo{}, fmt.Errorf("open vault %q: %w", path, err)
+		return nil, storeInfo{}, err
 	}
 	name, protection := v.Describe()
 	log.Info("vault opened", "path", path, "key_source", src.Kind())

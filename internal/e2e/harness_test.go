@@ -32,7 +32,7 @@ func TestMain(m *testing.M) {
 	daemonBin = filepath.Join(dir, "keychain-auth")
 	clientBin = filepath.Join(dir, "kaclient")
 	for pkg, out := range map[string]string{
-		"github.com/keychain-auth/keychain-auth/cmd/keychain-auth":      daemonBin,
+		"github.com/keychain-auth/keychain-auth/cmd/keychain-auth":     daemonBin,
 		"github.com/keychain-auth/keychain-auth/internal/e2e/kaclient": clientBin,
 	} {
 		cmd := exec.Command("go", "build", "-o", out, pkg)

@@ -77,7 +77,7 @@ func (s *Server) handle(ctx context.Context, nc net.Conn) {
 	}
 	c.id = id
 
-	if s.cfg.SelfHash != "" && id.Hash == s.cfg.SelfHash {
+	if (s.cfg.SelfHash != "" && id.Hash == s.cfg.SelfHash) || (s.cfg.SelfPath != "" && id.Path == s.cfg.SelfPath) {
 		s.log.Debug("liveness probe from keychain-auth", "pid", id.PID)
 		return
 	}

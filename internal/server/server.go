@@ -61,9 +61,11 @@ type Config struct {
 	Resolver *identity.Resolver
 	Logger   *slog.Logger
 	Mode     paths.Mode
-	// SelfHash is the hash of the daemon's own executable. Connections from
-	// it (the CLI probing whether the daemon runs) are closed without being
-	// queued for approval.
+	// SelfPath and SelfHash identify the daemon's own executable.
+	// Connections from a binary with that path or hash (the CLI probing
+	// whether the daemon runs, possibly after an upgrade) are closed without
+	// being queued for approval. They are never granted anything.
+	SelfPath string
 	SelfHash string
 
 	IdleTimeout    time.Duration

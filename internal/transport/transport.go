@@ -44,12 +44,20 @@ func Listen(opts Options) (Listener, error) {
 	return listen(opts)
 }
 
-// Probe reports whether a daemon answers at path.
+// Probe reports whether a daemon answers at path. It keeps the connection
+// open until the daemon closes it, so the daemon can identify the prober
+// (a process exiting right after connecting would look like an attack).
 func Probe(path string) bool {
 	c, err := dial(path, ProbeTimeout)
 	if err != nil {
 		return false
 	}
-	c.Close()
-	return true
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(ProbeTimeout))
+	var buf [512]byte
+	for {
+		if _, err := c.Read(buf[:]); err != nil {
+			return true
+		}
+	}
 }
