@@ -40,6 +40,7 @@ func newStartCmd(app *App) *cobra.Command {
 	f.StringVar(&opts.Backend, "backend", "", "secret store: auto, vault, secret-service or memory (default: the config's backend, else vault)")
 	f.StringVar(&opts.KeyFile, "key-file", "", "vault key file (default: vault.key in the data directory)")
 	f.StringVar(&opts.PassphraseFile, "passphrase-file", "", "unlock the vault with a passphrase read from this file instead of a key file")
+	f.DurationVar(&opts.StoreTimeout, "store-timeout", 0, "time limit for each call to the Secret Service (default 2s)")
 	f.DurationVar(&opts.IdleTimeout, "idle-timeout", server.DefaultIdleTimeout, "close a connection after this long without a request")
 	f.IntVar(&opts.MaxConns, "max-connections", server.DefaultMaxConns, "maximum open connections; the longest-idle one is closed to admit another")
 	f.IntVar(&opts.MaxConnsPerPID, "max-connections-per-process", server.DefaultMaxConnsPerPID, "maximum open connections from one process")

@@ -8,6 +8,7 @@ import (
 
 	"github.com/keychain-auth/keychain-auth/internal/store"
 	"github.com/keychain-auth/keychain-auth/internal/store/memory"
+	"github.com/keychain-auth/keychain-auth/internal/store/secretservice"
 	"github.com/keychain-auth/keychain-auth/internal/store/vault"
 )
 
@@ -25,9 +26,19 @@ type storeInfo struct {
 
 func openStore(ctx context.Context, backend string, opts Options, log *slog.Logger) (store.Store, storeInfo, error) {
 	switch backend {
-	case "", BackendVault, BackendAuto:
-		// TODO: auto prefers the Secret Service when it answers.
+	case "", BackendVault:
 		return openVault(opts, log)
+	case BackendAuto:
+		// The OS store is preferred where it answers; the vault serves
+		// headless machines, containers and CI.
+		if err := probeOSStore(ctx, opts); err != nil {
+			log.Info("backend auto: using the vault because the OS secret store is not available", "reason", err)
+			return openVault(opts, log)
+		}
+		log.Info("backend auto: the OS secret store answered")
+		return openOSStore(ctx, opts, log)
+	case BackendSecretService:
+		return openSecretService(ctx, opts, log)
 	case BackendMemory:
 		st := memory.New()
 		name, protection := st.Describe()
@@ -35,6 +46,16 @@ func openStore(ctx context.Context, backend string, opts Options, log *slog.Logg
 		return st, storeInfo{name: name, protection: protection}, nil
 	}
 	return nil, storeInfo{}, fmt.Errorf("%w %q: use auto, vault, secret-service or memory", errUnknownBackend, backend)
+}
+
+func openSecretService(ctx context.Context, opts Options, log *slog.Logger) (store.Store, storeInfo, error) {
+	st, err := secretservice.Open(ctx, secretservice.Options{Timeout: opts.StoreTimeout})
+	if err != nil {
+		return nil, storeInfo{}, fmt.Errorf("%w; start a Secret Service (gnome-keyring, KWallet) or use --backend vault", err)
+	}
+	name, protection := st.Describe()
+	log.Info("secret service opened")
+	return st, storeInfo{name: name, protection: protection}, nil
 }
 
 func openVault(opts Options, log *slog.Logger) (store.Store, storeInfo, error) {
