@@ -31,7 +31,10 @@ updates its hash and keeps the permissions it had.`,
 				found := false
 				for i := range c.RegisteredBinaries {
 					if b := &c.RegisteredBinaries[i]; b.Path == path {
+						// Registering by hash is an explicit approval of
+						// this build, so it no longer depends on a signer.
 						b.Hash = hash
+						b.Signer = ""
 						found = true
 					}
 				}
@@ -69,7 +72,10 @@ func newUpgradeCmd(app *App) *cobra.Command {
 				found := false
 				for i := range c.RegisteredBinaries {
 					if b := &c.RegisteredBinaries[i]; b.Path == path {
+						// Registering by hash is an explicit approval of
+						// this build, so it no longer depends on a signer.
 						b.Hash = hash
+						b.Signer = ""
 						found = true
 					}
 				}

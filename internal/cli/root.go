@@ -129,6 +129,10 @@ reads or writes secrets for it. Unknown programs are queued for approval.`,
 		newRevokeCmd(app),
 		newListCmd(app),
 		newAuditCmd(app),
+		newKeygenCmd(app),
+		newSignCmd(app),
+		newVerifyCmd(app),
+		newTrustCmd(app),
 	)
 	return root
 }

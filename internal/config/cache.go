@@ -173,3 +173,9 @@ func (c *Cache) load(old *cacheState, statID fileID) (*cacheState, error) {
 	}
 	return st, nil
 }
+
+// Update applies fn to the config file under its lock, as the package-level
+// Update does; the next Current call sees the result.
+func (c *Cache) Update(fn func(*Config) error) error {
+	return Update(c.path, fn)
+}

@@ -1,8 +1,6 @@
 package config
 
 import (
-	"encoding/base64"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/keychain-auth/keychain-auth/internal/config/strictjson"
+	"github.com/keychain-auth/keychain-auth/internal/signature"
 )
 
 // MaxFileSize is the largest config.json Load accepts.
@@ -291,13 +290,8 @@ func decodeServices(v *strictjson.Value, path string) ([]string, error) {
 // package decodes the key itself; this check only catches values that
 // cannot be a key at all, such as a truncated paste.
 func checkKeyShape(v *strictjson.Value, path string) error {
-	s := v.Text
-	if block, _ := pem.Decode([]byte(s)); block != nil {
-		return nil
-	}
-	raw, err := base64.StdEncoding.DecodeString(s)
-	if err != nil || len(raw) == 0 {
-		return strictjson.Errorf(v.Offset, "%s must be a base64 or PEM public key", path)
+	if _, err := signature.ParsePublicKey(v.Text); err != nil {
+		return strictjson.Errorf(v.Offset, "%s must be a base64 or PEM public key for Ed25519 (raw 32 bytes or DER SubjectPublicKeyInfo), as keychain-auth keygen prints it", path)
 	}
 	return nil
 }

@@ -230,7 +230,7 @@ func TestParseErrors(t *testing.T) {
 			message: "unterminated string",
 		},
 		{
-			name: "column counts characters", data: `{"trusted_signers": [{"service": "é", "public_key": "AAAA", "x": 1}]}`, line: 1, column: 61,
+			name: "column counts characters", data: `{"trusted_signers": [{"service": "é", "public_key": "qRwjZwCVfdcdayAIKiYsbk5aNJeYcaT6EF/e3m2aJx0=", "x": 1}]}`, line: 1, column: 101,
 			message: `unknown field "x" in trusted_signers[0]`,
 		},
 	} {

@@ -38,6 +38,10 @@ type Options struct {
 	// PassphraseFile, when set, unlocks the vault with a passphrase read from it.
 	PassphraseFile string
 
+	// StoreTimeout bounds each call to a store that talks to another
+	// process (the Secret Service); zero means that backend's default.
+	StoreTimeout time.Duration
+
 	IdleTimeout    time.Duration
 	MaxConns       int
 	MaxConnsPerPID int

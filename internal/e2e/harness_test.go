@@ -15,6 +15,10 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	// The tests build the daemon with "go build"; importing its packages
+	// makes the test cache notice when their sources change.
+	_ "github.com/keychain-auth/keychain-auth/internal/cli"
 )
 
 // Binaries built once by TestMain.

@@ -11,16 +11,16 @@
 package identity
 
 import (
-	"crypto/sha256"
+	"crypto/ed25519"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sync"
 
 	"github.com/keychain-auth/keychain-auth/internal/peercred"
+	"github.com/keychain-auth/keychain-auth/internal/signature"
 )
 
 // ErrNotSupported is returned on platforms without an implementation.
@@ -47,8 +47,16 @@ type Identity struct {
 	// Hash is "sha256:" followed by 64 lowercase hex digits.
 	Hash string
 	Size int64
-	// Trailer is the KCAS signature trailer at the end of the file, when present.
-	Trailer *Trailer
+	// SignedBy lists the IDs of the given signers whose KCAS trailer
+	// signature on the executable verifies, in the order they were given.
+	SignedBy []string
+}
+
+// Signer is a trusted public key to check a KCAS trailer against.
+type Signer struct {
+	// ID names the key in results; the daemon uses its base64 encoding.
+	ID  string
+	Key ed25519.PublicKey
 }
 
 // FileKey identifies one version of a file for the hash cache.
@@ -75,19 +83,23 @@ type Resolver struct {
 	maxEntries int
 
 	mu sync.Mutex
-	// cache maps a file version to its digest; guarded by mu.
-	cache map[FileKey]digest
+	// cache maps a file version to what is known about it; guarded by mu.
+	cache map[FileKey]*digest
 }
 
-// digest is the cached result of reading one file version.
+// digest is the cached result of reading one file version. Its fields are
+// written before it is stored in the cache and never changed afterwards.
 type digest struct {
-	hash    string
-	trailer *Trailer
+	hash string
+	// signed is true when the file ends in a KCAS trailer.
+	signed bool
+	// verified maps signer IDs already checked to the outcome.
+	verified map[string]bool
 }
 
 // NewResolver returns a Resolver.
 func NewResolver(opts Options) *Resolver {
-	r := &Resolver{maxSize: opts.MaxSize, maxEntries: opts.CacheEntries, cache: map[FileKey]digest{}}
+	r := &Resolver{maxSize: opts.MaxSize, maxEntries: opts.CacheEntries, cache: map[FileKey]*digest{}}
 	if r.maxSize <= 0 {
 		r.maxSize = DefaultMaxSize
 	}
@@ -97,10 +109,11 @@ func NewResolver(opts Options) *Resolver {
 	return r
 }
 
-// Resolve returns the identity of cred's process. It re-checks that the
+// Resolve returns the identity of cred's process, checking a KCAS trailer
+// against signers in the same read as the hash. It re-checks that the
 // process is still the one that connected after hashing, so an exit or a
 // PID reuse during the hash is reported as peercred.ErrProcessGone.
-func (r *Resolver) Resolve(cred *peercred.Cred) (*Identity, error) {
+func (r *Resolver) Resolve(cred *peercred.Cred, signers []Signer) (*Identity, error) {
 	f, path, err := openExecutable(cred.PID)
 	if err != nil {
 		return nil, fmt.Errorf("open executable of pid %d: %w", cred.PID, err)
@@ -111,7 +124,7 @@ func (r *Resolver) Resolve(cred *peercred.Cred) (*Identity, error) {
 	if err != nil {
 		return nil, fmt.Errorf("stat executable %q: %w", path, err)
 	}
-	d, err := r.digest(f, key)
+	d, err := r.digest(f, key, signers)
 	if err != nil {
 		return nil, fmt.Errorf("hash executable %q: %w", path, err)
 	}
@@ -124,23 +137,53 @@ func (r *Resolver) Resolve(cred *peercred.Cred) (*Identity, error) {
 	if err := checkSameExecutable(cred.PID, key); err != nil {
 		return nil, err
 	}
-	return &Identity{PID: cred.PID, UID: cred.UID, Path: path, Hash: d.hash, Size: key.Size, Trailer: d.trailer}, nil
+
+	id := &Identity{PID: cred.PID, UID: cred.UID, Path: path, Hash: d.hash, Size: key.Size}
+	for _, s := range signers {
+		if d.verified[s.ID] {
+			id.SignedBy = append(id.SignedBy, s.ID)
+		}
+	}
+	return id, nil
 }
 
-func (r *Resolver) digest(f *os.File, key FileKey) (digest, error) {
+// digest returns the cached digest for key, reading the file when the
+// version is new or a signer has not been checked against it yet.
+func (r *Resolver) digest(f *os.File, key FileKey, signers []Signer) (*digest, error) {
 	r.mu.Lock()
-	d, ok := r.cache[key]
+	d := r.cache[key]
 	r.mu.Unlock()
-	if ok {
-		return d, nil
+
+	var unchecked []Signer
+	if d != nil {
+		if !d.signed {
+			return d, nil
+		}
+		for _, s := range signers {
+			if _, ok := d.verified[s.ID]; !ok {
+				unchecked = append(unchecked, s)
+			}
+		}
+		if len(unchecked) == 0 {
+			return d, nil
+		}
+	} else {
+		unchecked = signers
 	}
 	if key.Size > r.maxSize {
-		return digest{}, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, key.Size, r.maxSize)
+		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, key.Size, r.maxSize)
 	}
 
-	d, err := readDigest(f, key.Size)
+	fresh, err := readDigest(f, key.Size, unchecked)
 	if err != nil {
-		return digest{}, err
+		return nil, err
+	}
+	if d != nil {
+		// Merge earlier outcomes into a new value instead of changing the
+		// cached one, which other goroutines may be reading.
+		for id, ok := range d.verified {
+			fresh.verified[id] = ok
+		}
 	}
 
 	r.mu.Lock()
@@ -149,28 +192,35 @@ func (r *Resolver) digest(f *os.File, key FileKey) (digest, error) {
 		// still in use are re-hashed once.
 		clear(r.cache)
 	}
-	r.cache[key] = d
+	r.cache[key] = fresh
 	r.mu.Unlock()
-	return d, nil
+	return fresh, nil
 }
 
-// readDigest hashes the whole file and reads its trailer, if any.
-func readDigest(f *os.File, size int64) (digest, error) {
-	h := sha256.New()
-	buf := make([]byte, 1<<20)
-	n, err := io.CopyBuffer(h, io.NewSectionReader(f, 0, size), buf)
+// readDigest hashes the whole file and checks its trailer, if any, against
+// signers, in one pass.
+func readDigest(f *os.File, size int64, signers []Signer) (*digest, error) {
+	keys := make([]ed25519.PublicKey, len(signers))
+	for i, s := range signers {
+		keys[i] = s.Key
+	}
+	sum, signedBy, err := signature.HashAndVerify(f, size, keys)
 	if err != nil {
-		return digest{}, err
+		return nil, err
 	}
-	if n != size {
-		return digest{}, fmt.Errorf("read %d of %d bytes", n, size)
-	}
-	d := digest{hash: HashPrefix + hex.EncodeToString(h.Sum(nil))}
-	tr, err := readTrailer(f, size)
+	_, signed, err := signature.ReadTrailer(f, size)
 	if err != nil {
-		return digest{}, err
+		return nil, err
 	}
-	d.trailer = tr
+	d := &digest{hash: HashPrefix + hex.EncodeToString(sum[:]), signed: signed, verified: map[string]bool{}}
+	if signed {
+		for _, s := range signers {
+			d.verified[s.ID] = false
+		}
+		for _, i := range signedBy {
+			d.verified[signers[i].ID] = true
+		}
+	}
 	return d, nil
 }
 
@@ -209,7 +259,7 @@ func HashFile(path string) (canonical, hash string, err error) {
 	if !fi.Mode().IsRegular() {
 		return "", "", fmt.Errorf("%q is not a regular file", canonical)
 	}
-	d, err := readDigest(f, fi.Size())
+	d, err := readDigest(f, fi.Size(), nil)
 	if err != nil {
 		return "", "", fmt.Errorf("hash %q: %w", canonical, err)
 	}

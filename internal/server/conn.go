@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/keychain-auth/keychain-auth/internal/audit"
+	"github.com/keychain-auth/keychain-auth/internal/config"
 	"github.com/keychain-auth/keychain-auth/internal/identity"
 	"github.com/keychain-auth/keychain-auth/internal/peercred"
 	"github.com/keychain-auth/keychain-auth/internal/pending"
@@ -69,7 +70,8 @@ func (s *Server) handle(ctx context.Context, nc net.Conn) {
 		return
 	}
 
-	id, err := s.cfg.Resolver.Resolve(cred)
+	cfg := s.cfg.Policy.Current()
+	id, err := s.cfg.Resolver.Resolve(cred, s.trustedSigners(cfg).signers)
 	if err != nil {
 		s.limiter.Warn("connection rejected: cannot identify peer", "pid", cred.PID, "uid", cred.UID, "error", err)
 		s.audit(audit.Record{Event: audit.EventConnect, PID: cred.PID, UID: int(cred.UID), Result: audit.ResultError, Reason: "identity_check_failed"})
@@ -82,7 +84,7 @@ func (s *Server) handle(ctx context.Context, nc net.Conn) {
 		return
 	}
 
-	if !s.authenticate(c) {
+	if !s.authenticate(c, cfg) {
 		s.rejectUnregistered(c)
 		return
 	}
@@ -100,9 +102,8 @@ func (s *Server) handle(ctx context.Context, nc net.Conn) {
 
 // authenticate reports whether the caller is registered by path and hash,
 // or signed by a trusted signer, and records how.
-func (s *Server) authenticate(c *conn) bool {
-	cfg := s.cfg.Policy.Current()
-	if entry := cfg.Lookup(c.id.Path, c.id.Hash); entry != nil {
+func (s *Server) authenticate(c *conn, cfg *config.Config) bool {
+	if entry := cfg.Lookup(c.id.Path, c.id.Hash); entry != nil && s.signedEntryUsable(c, cfg, entry) {
 		c.verifiedBy = audit.VerifiedByHash
 		if entry.Signer != "" {
 			c.verifiedBy = audit.VerifiedBySignature

@@ -28,7 +28,11 @@ func (s *Server) handleLine(ctx context.Context, c *conn, line []byte) ([]byte, 
 	}
 
 	event := audit.Event(req.Action)
-	entry := s.cfg.Policy.Current().Lookup(c.id.Path, c.id.Hash)
+	cfg := s.cfg.Policy.Current()
+	entry := cfg.Lookup(c.id.Path, c.id.Hash)
+	if !s.signedEntryUsable(c, cfg, entry) {
+		entry = nil
+	}
 	decision := policy.Authorize(entry, req)
 	if !decision.Allowed {
 		if err := s.cfg.Audit.Write(s.record(c, event, req, audit.ResultDenied, string(decision.Reason))); err != nil {

@@ -15,6 +15,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/keychain-auth/keychain-auth/internal/audit"
@@ -42,9 +43,11 @@ type Auditor interface {
 	Write(audit.Record) error
 }
 
-// PolicySource returns the current config.
+// PolicySource returns the current config and applies the daemon's own
+// edits to it (entries created for signed binaries).
 type PolicySource interface {
 	Current() *config.Config
+	Update(func(*config.Config) error) error
 }
 
 // PendingQueue records unregistered callers.
@@ -86,6 +89,9 @@ type Server struct {
 	// Both are guarded by mu.
 	conns  map[*conn]struct{}
 	perPID map[int]int
+
+	// signers caches the parsed trusted signers of the current config.
+	signers atomic.Pointer[signerSet]
 
 	wg       sync.WaitGroup
 	limiter  *logLimiter
