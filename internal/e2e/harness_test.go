@@ -72,16 +72,18 @@ func (b *syncBuffer) String() string {
 
 // env is one isolated installation: its own config dir, data dir and socket.
 type env struct {
-	t         *testing.T
+	t         testing.TB
 	dir       string
 	configDir string
 	socket    string
 	daemon    *exec.Cmd
 	stderr    *syncBuffer
 	exited    chan error
+	// extraEnv is added to every child's environment.
+	extraEnv []string
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	dir := t.TempDir()
 	e := &env{
@@ -95,13 +97,13 @@ func newEnv(t *testing.T) *env {
 
 // environ returns a child environment that cannot reach the real home.
 func (e *env) environ() []string {
-	return []string{
+	return append([]string{
 		"HOME=" + filepath.Join(e.dir, "home"),
 		"XDG_RUNTIME_DIR=" + filepath.Join(e.dir, "xdg-run"),
 		"XDG_CONFIG_HOME=" + filepath.Join(e.dir, "xdg-config"),
 		"XDG_DATA_HOME=" + filepath.Join(e.dir, "xdg-data"),
 		"PATH=" + os.Getenv("PATH"),
-	}
+	}, e.extraEnv...)
 }
 
 func (e *env) globalArgs() []string {
@@ -237,7 +239,7 @@ func splitLines(s string) []string {
 
 // session is a client process holding one open connection.
 type session struct {
-	t     *testing.T
+	t     testing.TB
 	cmd   *exec.Cmd
 	stdin io.WriteCloser
 	out   *bufio.Reader

@@ -17,7 +17,7 @@ import (
 func benchFixture(b *testing.B, n int) (*keyring, *Store) {
 	b.Helper()
 	k := startKeyring(b)
-	s := open(b, Options{Address: k.address})
+	s := open(b, Options{Address: k.Address})
 	items := make([]store.Item, n)
 	for i := range items {
 		items[i] = store.Item{Target: fmt.Sprintf("key:%03d", i), Value: []byte(fmt.Sprintf("value-%03d", i))}
@@ -52,7 +52,7 @@ func directLookup(b *testing.B, c *conn, target string) []byte {
 
 func directConn(b *testing.B, k *keyring) *conn {
 	b.Helper()
-	c, err := connect(context.Background(), k.address, DefaultTimeout, false)
+	c, err := connect(context.Background(), k.Address, DefaultTimeout, false)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -38,12 +38,12 @@ type busProxy struct {
 
 func startProxy(tb testing.TB, k *keyring) *busProxy {
 	tb.Helper()
-	path := filepath.Join(k.dir, "proxy")
+	path := filepath.Join(k.Dir, "proxy")
 	ln, err := net.Listen("unix", path)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	p := &busProxy{address: "unix:path=" + path, upstream: k.busPath}
+	p := &busProxy{address: "unix:path=" + path, upstream: k.BusPath}
 	var wg sync.WaitGroup
 	var connsMu sync.Mutex
 	var conns []net.Conn

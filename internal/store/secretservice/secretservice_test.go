@@ -25,7 +25,7 @@ func TestConformance(t *testing.T) {
 	k := startKeyring(t)
 	storetest.Run(t, func(t *testing.T) store.Store {
 		k.wipe(t)
-		return open(t, Options{Address: k.address})
+		return open(t, Options{Address: k.Address})
 	}, storetest.Options{Service: "conformance"})
 }
 
@@ -38,7 +38,7 @@ func diffItems(t *testing.T, call string, got, want []store.Item) {
 
 func TestSecretToolReadsBackendItems(t *testing.T) {
 	k := startKeyring(t)
-	s := open(t, Options{Address: k.address})
+	s := open(t, Options{Address: k.Address})
 	ctx := context.Background()
 
 	tests := []struct {
@@ -82,7 +82,7 @@ func TestSecretToolReadsBackendItems(t *testing.T) {
 
 func TestBackendReadsSecretToolItems(t *testing.T) {
 	k := startKeyring(t)
-	s := open(t, Options{Address: k.address})
+	s := open(t, Options{Address: k.Address})
 	ctx := context.Background()
 
 	values := map[string]string{
@@ -128,7 +128,7 @@ func TestBackendReadsSecretToolItems(t *testing.T) {
 
 func TestDuplicateItemsCollapse(t *testing.T) {
 	k := startKeyring(t)
-	s := open(t, Options{Address: k.address})
+	s := open(t, Options{Address: k.Address})
 	ctx := context.Background()
 
 	// Different extra attributes make secret-tool create a second item for
@@ -166,7 +166,7 @@ func TestDuplicateItemsCollapse(t *testing.T) {
 
 func TestPutRejectsReservedAttributes(t *testing.T) {
 	k := startKeyring(t)
-	s := open(t, Options{Address: k.address})
+	s := open(t, Options{Address: k.Address})
 	for _, name := range []string{attrService, attrTarget, attrSchema} {
 		t.Run(name, func(t *testing.T) {
 			err := s.Put(context.Background(), "svc", []store.Item{{Target: "k", Value: []byte("v"), Attributes: map[string]string{name: "x"}}})
@@ -182,7 +182,7 @@ func TestPutRejectsReservedAttributes(t *testing.T) {
 
 func TestSessionIsEncrypted(t *testing.T) {
 	k := startKeyring(t)
-	s := open(t, Options{Address: k.address})
+	s := open(t, Options{Address: k.Address})
 	c, err := s.conn(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -197,7 +197,7 @@ func TestSessionIsEncrypted(t *testing.T) {
 // first byte is zero, which occurs in about one session in 256.
 func TestKeyAgreementLeadingZero(t *testing.T) {
 	k := startKeyring(t)
-	s := open(t, Options{Address: k.address})
+	s := open(t, Options{Address: k.Address})
 	ctx := context.Background()
 	value := []byte("leading zero check")
 	if err := s.Put(ctx, "dh", []store.Item{{Target: "k", Value: value}}); err != nil {
@@ -248,15 +248,15 @@ func TestKeyAgreementLeadingZero(t *testing.T) {
 
 func TestProbe(t *testing.T) {
 	k := startKeyring(t)
-	if err := Probe(context.Background(), Options{Address: k.address}); err != nil {
+	if err := Probe(context.Background(), Options{Address: k.Address}); err != nil {
 		t.Errorf("Probe(running keyring) = %v; want nil", err)
 	}
 
 	t.Run("NoService", func(t *testing.T) {
-		signal(t, k.daemon, syscall.SIGKILL)
-		k.daemon.Wait()
-		k.daemon = nil
-		err := Probe(context.Background(), Options{Address: k.address, Timeout: 500 * time.Millisecond})
+		signal(t, k.Daemon, syscall.SIGKILL)
+		k.Daemon.Wait()
+		k.Daemon = nil
+		err := Probe(context.Background(), Options{Address: k.Address, Timeout: 500 * time.Millisecond})
 		if err == nil {
 			t.Errorf("Probe(bus without secret service) = nil; want an error")
 		}
@@ -301,18 +301,18 @@ func TestHungBusTimesOut(t *testing.T) {
 	ctx := context.Background()
 	// Writes make gnome-keyring rewrite its keyring file, which can take
 	// longer than the short timeout below on a loaded machine.
-	if err := open(t, Options{Address: k.address}).Put(ctx, "hang", []store.Item{{Target: "k", Value: []byte("v")}}); err != nil {
+	if err := open(t, Options{Address: k.Address}).Put(ctx, "hang", []store.Item{{Target: "k", Value: []byte("v")}}); err != nil {
 		t.Fatal(err)
 	}
 	timeout := time.Second
-	s := open(t, Options{Address: k.address, Timeout: timeout})
+	s := open(t, Options{Address: k.Address, Timeout: timeout})
 
 	for _, tt := range []struct {
 		name    string
 		process func() *exec.Cmd
 	}{
-		{name: "Bus", process: func() *exec.Cmd { return k.bus }},
-		{name: "Keyring", process: func() *exec.Cmd { return k.daemon }},
+		{name: "Bus", process: func() *exec.Cmd { return k.Bus }},
+		{name: "Keyring", process: func() *exec.Cmd { return k.Daemon }},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			signal(t, tt.process(), syscall.SIGSTOP)
@@ -323,7 +323,7 @@ func TestHungBusTimesOut(t *testing.T) {
 				t.Errorf("Get with a stopped %s = %v; want a timeout error", tt.name, err)
 			}
 			t.Logf("Get with a stopped %s returned after %v (timeout %v)", tt.name, elapsed, timeout)
-			if err := Probe(ctx, Options{Address: k.address, Timeout: timeout}); !errors.Is(err, context.DeadlineExceeded) {
+			if err := Probe(ctx, Options{Address: k.Address, Timeout: timeout}); !errors.Is(err, context.DeadlineExceeded) {
 				t.Errorf("Probe with a stopped %s = %v; want a timeout error", tt.name, err)
 			}
 			signal(t, tt.process(), syscall.SIGCONT)
@@ -364,7 +364,7 @@ func TestServiceKilledDuringCall(t *testing.T) {
 		errc <- err
 	}()
 	<-getSecretsHeld
-	k.stop()
+	k.Stop()
 	if err := <-errc; err == nil || errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Get while bus and keyring die = %v; want a connection error", err)
 	}
@@ -373,7 +373,7 @@ func TestServiceKilledDuringCall(t *testing.T) {
 	if _, err := s.Get(ctx, "kill", []string{"k"}); err == nil {
 		t.Errorf("Get with no bus = nil; want an error")
 	}
-	k.start(t)
+	k.Start(t)
 	got, err := s.Get(ctx, "kill", []string{"k"})
 	if err != nil {
 		t.Fatalf("Get after restart = %v; want nil", err)
@@ -383,7 +383,7 @@ func TestServiceKilledDuringCall(t *testing.T) {
 
 func TestLockedCollection(t *testing.T) {
 	k := startKeyring(t)
-	s := open(t, Options{Address: k.address})
+	s := open(t, Options{Address: k.Address})
 	ctx := context.Background()
 	if err := s.Put(ctx, "lock", []store.Item{{Target: "k", Value: []byte("v")}}); err != nil {
 		t.Fatal(err)
@@ -426,7 +426,7 @@ func TestLockedCollection(t *testing.T) {
 func rollbackFixture(t *testing.T) (*busProxy, *Store, *Store) {
 	k := startKeyring(t)
 	p := startProxy(t, k)
-	return p, open(t, Options{Address: p.address}), open(t, Options{Address: k.address})
+	return p, open(t, Options{Address: p.address}), open(t, Options{Address: k.Address})
 }
 
 func TestPutRollsBackOnFailure(t *testing.T) {
@@ -507,7 +507,7 @@ func TestDeleteRollsBackOnFailure(t *testing.T) {
 
 func TestConcurrentReconnect(t *testing.T) {
 	k := startKeyring(t)
-	s := open(t, Options{Address: k.address})
+	s := open(t, Options{Address: k.Address})
 	ctx := context.Background()
 	if err := s.Put(ctx, "cc", []store.Item{{Target: "k", Value: []byte("v")}}); err != nil {
 		t.Fatal(err)
