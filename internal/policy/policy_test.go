@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/keychain-auth/keychain-auth/internal/config"
+	"github.com/keychain-auth/keychain-auth/paths"
 	"github.com/keychain-auth/keychain-auth/protocol"
 )
 
@@ -51,9 +52,48 @@ func TestAuthorize(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := Authorize(tt.entry, tt.req)
+			got := Authorize(tt.entry, Caller{UID: 1000, Mode: paths.ModeUser}, tt.req)
 			if got.Reason != tt.want || got.Allowed != (tt.want == ok) {
 				t.Errorf("Authorize(%s %s %q) = %+v; want reason %q", tt.req.Action, tt.req.Match, tt.req.Service, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestAuthorizeUIDs(t *testing.T) {
+	rights := func(uids ...uint32) *config.Binary {
+		return &config.Binary{
+			AllowedReadServices: []string{"aws"},
+			UIDs:                uids,
+		}
+	}
+	read := &protocol.Request{Type: protocol.TypeRequest, Action: protocol.ActionRead, Match: protocol.MatchExact, Service: "aws"}
+	tests := []struct {
+		name  string
+		entry *config.Binary
+		mode  paths.Mode
+		uid   uint32
+		want  bool
+	}{
+		{name: "user mode empty list serves owner", entry: rights(), mode: paths.ModeUser, uid: 1000, want: true},
+		{name: "system mode empty list serves nobody", entry: rights(), mode: paths.ModeSystem, uid: 1000, want: false},
+		{name: "system mode empty list denies root", entry: rights(), mode: paths.ModeSystem, uid: 0, want: false},
+		{name: "system mode listed uid", entry: rights(1000, 1001), mode: paths.ModeSystem, uid: 1001, want: true},
+		{name: "system mode unlisted uid", entry: rights(1000, 1001), mode: paths.ModeSystem, uid: 1002, want: false},
+		{name: "user mode list is enforced", entry: rights(1001), mode: paths.ModeUser, uid: 1000, want: false},
+		{name: "user mode listed uid", entry: rights(1000), mode: paths.ModeUser, uid: 1000, want: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := ServesUID(tt.entry, tt.mode, tt.uid); got != tt.want {
+				t.Errorf("ServesUID(uids %v, %s, %d) = %t; want %t", tt.entry.UIDs, tt.mode, tt.uid, got, tt.want)
+			}
+			got := Authorize(tt.entry, Caller{UID: tt.uid, Mode: tt.mode}, read)
+			if got.Allowed != tt.want {
+				t.Errorf("Authorize(uids %v, %s, uid %d) = %+v; want allowed %t", tt.entry.UIDs, tt.mode, tt.uid, got, tt.want)
+			}
+			if !tt.want && got.Reason != protocol.ReasonServiceNotAllowed {
+				t.Errorf("Authorize(uids %v, %s, uid %d).Reason = %q; want %q", tt.entry.UIDs, tt.mode, tt.uid, got.Reason, protocol.ReasonServiceNotAllowed)
 			}
 		})
 	}

@@ -33,7 +33,7 @@ func (s *Server) handleLine(ctx context.Context, c *conn, line []byte) ([]byte, 
 	if !s.signedEntryUsable(c, cfg, entry) {
 		entry = nil
 	}
-	decision := policy.Authorize(entry, req)
+	decision := policy.Authorize(entry, policy.Caller{UID: c.id.UID, Mode: s.cfg.Mode}, req)
 	if !decision.Allowed {
 		if err := s.cfg.Audit.Write(s.record(c, event, req, audit.ResultDenied, string(decision.Reason))); err != nil {
 			s.limiter.Error("audit log write failed", "pid", c.id.PID, "error", err)
