@@ -18,13 +18,23 @@ import (
 // implementation.
 var ErrNotSupported = errors.New("peer credentials are not supported on this platform")
 
+// ErrOtherUser reports a peer that runs as another user where Get itself
+// enforces the same-user rule (Windows, which has no numeric UID to compare).
+var ErrOtherUser = errors.New("peer runs as another user")
+
 // ErrProcessGone reports that the peer process exited or was replaced.
 var ErrProcessGone = errors.New("peer process exited or was replaced")
 
 // Cred identifies the process that opened a connection.
 type Cred struct {
 	PID int
+	// UID is the peer's user ID. Windows has no numeric user IDs: there it is
+	// always ^uint32(0), the value os.Geteuid returns there, and SID holds
+	// the identity.
 	UID uint32
+	// SID is the string form of the peer's user SID on Windows, and empty
+	// elsewhere. Get on Windows rejects a peer whose SID is not the daemon's.
+	SID string
 	// pin holds the platform's handle on the process; see the per-OS files.
 	pin pin
 }

@@ -1,4 +1,4 @@
-//go:build !unix
+//go:build !unix && !windows
 
 package transport
 
@@ -7,7 +7,6 @@ import (
 	"time"
 )
 
-// TODO: a named pipe listener for Windows through go-winio.
 func listen(opts Options) (Listener, error) { return nil, ErrNotSupported }
 
 func dial(path string, timeout time.Duration) (net.Conn, error) { return nil, ErrNotSupported }
