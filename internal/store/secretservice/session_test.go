@@ -81,7 +81,9 @@ func TestTransportCipherRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s seal(%d bytes) = %v", tc.name, size, err)
 			}
-			if tc.cipher.key != nil && bytes.Contains(value, plain) && size > 0 {
+			// A short plaintext appears in random ciphertext by chance (one
+			// byte in 16 about 6% of the time), so only longer ones are checked.
+			if tc.cipher.key != nil && bytes.Contains(value, plain) && size >= 8 {
 				t.Errorf("%s seal(%d bytes) left the plaintext visible", tc.name, size)
 			}
 			got, err := tc.cipher.open(params, value)
