@@ -11,8 +11,8 @@ import (
 // may alias r's buffer and is valid only until the next read.
 //
 // A line longer than MaxLineSize returns ErrLineTooLong after consuming at
-// most MaxLineSize+1 bytes of it; the stream is then out of step and should
-// be closed. At end of stream a final unterminated line is returned with
+// most MaxLineSize+1 bytes of it. The stream is then out of step, so the
+// caller should close it. At end of stream a final unterminated line is returned with
 // io.ErrUnexpectedEOF.
 func ReadLine(r *bufio.Reader) ([]byte, error) {
 	line, err := r.ReadSlice('\n')

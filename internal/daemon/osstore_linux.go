@@ -8,7 +8,7 @@ import (
 	"github.com/keychain-auth/keychain-auth/internal/store/secretservice"
 )
 
-// probeOSStore reports whether the Secret Service answers within its timeout.
+// probeOSStore reports whether the Secret Service responds within its timeout.
 func probeOSStore(ctx context.Context, opts Options) error {
 	return secretservice.Probe(ctx, secretservice.Options{Timeout: opts.StoreTimeout})
 }

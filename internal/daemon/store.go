@@ -29,13 +29,13 @@ func openStore(ctx context.Context, backend string, opts Options, log *slog.Logg
 	case "", BackendVault:
 		return openVault(opts, log)
 	case BackendAuto:
-		// The OS store is preferred where it answers; the vault serves
+		// The OS store is preferred where it responds; the vault serves
 		// headless machines, containers and CI.
 		if err := probeOSStore(ctx, opts); err != nil {
 			log.Info("backend auto: using the vault because the OS secret store is not available", "reason", err)
 			return openVault(opts, log)
 		}
-		log.Info("backend auto: the OS secret store answered")
+		log.Info("backend auto: the OS secret store responded")
 		return openOSStore(ctx, opts, log)
 	case BackendSecretService:
 		return openSecretService(ctx, opts, log)

@@ -147,7 +147,7 @@ func (s *Server) rejectUnregistered(c *conn) {
 	}
 }
 
-// serve answers requests in order until the client closes, idles out, or
+// serve handles requests in order until the client closes, idles out, or
 // sends an oversize line.
 func (s *Server) serve(ctx context.Context, c *conn) {
 	r := bufio.NewReaderSize(c.nc, readBufferSize)

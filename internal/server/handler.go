@@ -14,7 +14,7 @@ import (
 // errAudit marks a failure to write the audit record, which refuses the request.
 var errAudit = errors.New("audit log write failed")
 
-// handleLine answers one request line. It returns the encoded response and
+// handleLine handles one request line. It returns the encoded response and
 // whether the connection stays open.
 func (s *Server) handleLine(ctx context.Context, c *conn, line []byte) ([]byte, bool) {
 	req, err := protocol.DecodeRequest(line)
@@ -45,7 +45,7 @@ func (s *Server) handleLine(ctx context.Context, c *conn, line []byte) ([]byte, 
 
 	// The record is written before the store is touched: no unaudited access.
 	if err := s.cfg.Audit.Write(s.record(c, event, req, audit.ResultGranted, "")); err != nil {
-		s.limiter.Error("request refused: audit log write failed", "pid", c.id.PID, "error", err)
+		s.limiter.Error("request rejected: audit log write failed", "pid", c.id.PID, "error", err)
 		return internalErrorLine, true
 	}
 

@@ -5,7 +5,7 @@
 // directory (Linux system mode, where peer credentials still identify every
 // caller). A lock file held for the daemon's lifetime makes "another daemon
 // is running" a fact rather than a guess, and a socket file left by a crashed
-// daemon is removed only when that lock is free and nothing answers.
+// daemon is removed only when that lock is free and nothing responds.
 package transport
 
 import (
@@ -44,7 +44,7 @@ func Listen(opts Options) (Listener, error) {
 	return listen(opts)
 }
 
-// Probe reports whether a daemon answers at path. It keeps the connection
+// Probe reports whether a daemon responds at path. It keeps the connection
 // open until the daemon closes it, so the daemon can identify the prober
 // (a process exiting right after connecting would look like an attack).
 func Probe(path string) bool {

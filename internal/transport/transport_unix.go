@@ -141,7 +141,7 @@ func acquireLock(path string) (*os.File, error) {
 	return f, nil
 }
 
-// removeStale removes a socket file that nothing answers on. Anything that is
+// removeStale removes a socket file that no process accepts connections on. Anything that is
 // not a socket is left alone.
 func removeStale(path string) error {
 	fi, err := os.Lstat(path)
@@ -155,7 +155,7 @@ func removeStale(path string) error {
 		return fmt.Errorf("%q exists and is not a socket; remove it or choose another --socket", path)
 	}
 	if Probe(path) {
-		return fmt.Errorf("%w: %q answers", ErrAlreadyRunning, path)
+		return fmt.Errorf("%w: %q accepts connections", ErrAlreadyRunning, path)
 	}
 	if err := os.Remove(path); err != nil {
 		return fmt.Errorf("remove stale socket %q: %w", path, err)
