@@ -1,10 +1,9 @@
-//go:build !linux
+//go:build !linux && !darwin && !windows
 
 package identity
 
 import "os"
 
-// TODO: macOS (proc_pidpath) and Windows (QueryFullProcessImageName).
 func openExecutable(pid int) (*os.File, string, error) { return nil, "", ErrNotSupported }
 
 func fileKey(f *os.File) (FileKey, error) { return FileKey{}, ErrNotSupported }
