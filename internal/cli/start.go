@@ -46,5 +46,9 @@ func newStartCmd(app *App) *cobra.Command {
 	f.IntVar(&opts.MaxConnsPerPID, "max-connections-per-process", server.DefaultMaxConnsPerPID, "maximum open connections from one process")
 	f.Int64Var(&opts.AuditMaxSize, "audit-max-size", 10<<20, "rotate the audit log when it reaches this many bytes")
 	f.BoolVar(&debug, "debug", false, "log debug messages")
+	// Benchmarks compare against a daemon without the hash cache; users
+	// have no reason to set this, so it is hidden from the help.
+	f.BoolVar(&opts.NoHashCache, "no-hash-cache", false, "re-hash the caller's executable on every connection (for benchmarks)")
+	f.MarkHidden("no-hash-cache")
 	return cmd
 }

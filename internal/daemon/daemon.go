@@ -46,6 +46,10 @@ type Options struct {
 	MaxConns       int
 	MaxConnsPerPID int
 	AuditMaxSize   int64
+
+	// NoHashCache re-hashes the caller's executable on every connection.
+	// It is for benchmarks that measure what the hash cache saves.
+	NoHashCache bool
 }
 
 // State is what the running daemon publishes next to its socket for the
@@ -167,7 +171,7 @@ func Run(ctx context.Context, opts Options) error {
 		Policy:         cfgCache,
 		Pending:        queue,
 		Audit:          auditLog,
-		Resolver:       identity.NewResolver(identity.Options{}),
+		Resolver:       identity.NewResolver(identity.Options{DisableCache: opts.NoHashCache}),
 		Logger:         log,
 		Mode:           l.Mode,
 		SelfPath:       selfPath,
