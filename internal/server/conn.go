@@ -151,7 +151,9 @@ func (s *Server) rejectUnregistered(c *conn) {
 // sends an oversize line.
 func (s *Server) serve(ctx context.Context, c *conn) {
 	r := bufio.NewReaderSize(c.nc, readBufferSize)
-	w := bufio.NewWriterSize(c.nc, readBufferSize)
+	// bufio.Writer sends a response larger than its buffer straight to the
+	// connection, bypassing Flush, so the deadline is set on every write.
+	w := bufio.NewWriterSize(deadlineWriter{c.nc, s.cfg.WriteTimeout}, readBufferSize)
 	for {
 		c.idle.Store(time.Now().UnixNano())
 		c.nc.SetReadDeadline(time.Now().Add(s.cfg.IdleTimeout))
@@ -167,7 +169,6 @@ func (s *Server) serve(ctx context.Context, c *conn) {
 		// Responses to pipelined requests are flushed together once the
 		// client has no more buffered requests.
 		if r.Buffered() == 0 || !keep || w.Buffered() > readBufferSize/2 {
-			c.nc.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
 			if err := w.Flush(); err != nil {
 				s.limiter.Warn("connection closed: write failed", "pid", c.id.PID, "error", err)
 				return
@@ -184,7 +185,6 @@ func (s *Server) endOfStream(c *conn, w *bufio.Writer, err error) {
 	case errors.Is(err, protocol.ErrLineTooLong):
 		s.limiter.Warn("connection closed: request line exceeds 1 MiB", "pid", c.id.PID)
 		s.audit(s.record(c, audit.EventRequest, nil, audit.ResultError, string(protocol.ReasonMalformedRequest)))
-		c.nc.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
 		w.Write(protocol.AppendResponse(nil, &protocol.Response{Status: protocol.StatusError, Reason: protocol.ReasonMalformedRequest}))
 		w.Flush()
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
@@ -225,4 +225,17 @@ func (s *Server) record(c *conn, event audit.Event, req *protocol.Request, resul
 		}
 	}
 	return r
+}
+
+// deadlineWriter sets the write deadline before every write, so that a
+// client that stops reading can hold a connection for at most timeout per
+// write, however the response reaches the socket.
+type deadlineWriter struct {
+	nc      net.Conn
+	timeout time.Duration
+}
+
+func (d deadlineWriter) Write(p []byte) (int, error) {
+	d.nc.SetWriteDeadline(time.Now().Add(d.timeout))
+	return d.nc.Write(p)
 }
