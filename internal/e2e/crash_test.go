@@ -18,7 +18,7 @@ func batchLine(n int) string {
 	targets := make([]string, batchSize)
 	values := make([]string, batchSize)
 	for i := range targets {
-		targets[i] = fmt.Sprintf("b%04d:%02d", n, i)
+		targets[i] = fmt.Sprintf("b%06d:%02d", n, i)
 		values[i] = fmt.Sprintf("batch-%d", n)
 	}
 	t, _ := json.Marshal(targets)
@@ -28,13 +28,17 @@ func batchLine(n int) string {
 
 // TestKillDuringBatchWrites kills the daemon with SIGKILL while a client
 // streams batch writes, restarts it, and checks that every acknowledged
-// batch is whole and no batch is partial.
+// batch is whole and no batch is partial. It runs 100 rounds, or 5 under
+// -short unless KCA_E2E_FULL=1.
 func TestKillDuringBatchWrites(t *testing.T) {
 	e := newEnv(t)
 	e.start()
 	client := e.registerClient("crasher", "--read", "crash", "--write", "crash", "--search")
 
-	const rounds = 5
+	rounds := 100
+	if !fullRun() {
+		rounds = 5
+	}
 	next := 0
 	acked := map[int]bool{}
 	for round := range rounds {
@@ -94,7 +98,7 @@ func TestKillDuringBatchWrites(t *testing.T) {
 	perBatch := map[int]int{}
 	for _, r := range resp.Results {
 		var b, i int
-		if _, err := fmt.Sscanf(r.Target, "b%04d:%02d", &b, &i); err != nil {
+		if _, err := fmt.Sscanf(r.Target, "b%06d:%02d", &b, &i); err != nil {
 			t.Fatalf("unexpected target %q", r.Target)
 		}
 		if r.Value != fmt.Sprintf("batch-%d", b) {
