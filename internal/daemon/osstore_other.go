@@ -1,4 +1,4 @@
-//go:build !linux
+//go:build !linux && !darwin && !windows
 
 package daemon
 
@@ -10,11 +10,10 @@ import (
 	"github.com/keychain-auth/keychain-auth/internal/store"
 )
 
-// TODO: the macOS Keychain and Windows Credential Manager backends.
-func probeOSStore(ctx context.Context, opts Options) error {
-	return errors.New("no OS secret store backend on this platform yet")
-}
+var errNoOSStore = errors.New("no OS secret store backend on this platform")
+
+func probeOSStore(ctx context.Context, opts Options) error { return errNoOSStore }
 
 func openOSStore(ctx context.Context, opts Options, log *slog.Logger) (store.Store, storeInfo, error) {
-	return nil, storeInfo{}, errors.New("no OS secret store backend on this platform yet")
+	return nil, storeInfo{}, errNoOSStore
 }

@@ -39,6 +39,10 @@ func openStore(ctx context.Context, backend string, opts Options, log *slog.Logg
 		return openOSStore(ctx, opts, log)
 	case BackendSecretService:
 		return openSecretService(ctx, opts, log)
+	case BackendKeychain:
+		return openKeychain(ctx, opts, log)
+	case BackendWincred:
+		return openWincred(ctx, opts, log)
 	case BackendMemory:
 		st := memory.New()
 		name, protection := st.Describe()
