@@ -4,7 +4,7 @@ It stores three secrets of project proj_123 in the AgentSecrets service with
 one batch write, then reads back every development secret with one prefix
 read and prints each target and value.
 
-The daemon sees the Python interpreter, not this script, so approve and grant
+The daemon identifies the Python interpreter, not this script, so approve and grant
 the interpreter (this authorizes every script it runs):
 
     keychain-auth approve <hash printed by the first run>

@@ -136,8 +136,8 @@ class UnregisteredBinaryError(ResponseError):
 
     ``hash`` is the SHA-256 of ``sys.executable`` (``"sha256:"`` and 64 hex
     digits), or ``None`` when that file cannot be read. ``executable`` is its
-    resolved path. Both describe what the daemon sees, because the daemon hashes
-    the file the kernel reports for this process.
+    resolved path. The daemon hashes the file the kernel reports for this
+    process, so these match what "keychain-auth list-pending" shows.
     """
 
     reason_code = REASON_UNREGISTERED

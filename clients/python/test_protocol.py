@@ -60,7 +60,7 @@ class FakeDaemon:
 
 
 class RecordingDaemon(FakeDaemon):
-    """A fake daemon that stores every request line and answers success."""
+    """A fake daemon that stores every request line and responds with success."""
 
     def __init__(self):
         self.lines = []
@@ -287,7 +287,7 @@ class FramingTest(unittest.TestCase):
 
     def test_resend_once_after_idle_close(self):
         def handler(conn, reader):
-            # Like the daemon's idle timeout: answer one request, then close.
+            # Like the daemon's idle timeout: respond to one request, then close.
             reader.readline()
             conn.sendall(SUCCESS)
 
