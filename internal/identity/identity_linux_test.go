@@ -12,7 +12,7 @@ import (
 )
 
 // selfCred returns peer credentials for a connection from this process.
-func selfCred(t *testing.T) *peercred.Cred {
+func selfCred(t testing.TB) *peercred.Cred {
 	t.Helper()
 	sock := filepath.Join(t.TempDir(), "s")
 	ln, err := net.Listen("unix", sock)

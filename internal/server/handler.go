@@ -49,15 +49,31 @@ func (s *Server) handleLine(ctx context.Context, c *conn, line []byte) ([]byte, 
 		return internalErrorLine, true
 	}
 
-	sctx, cancel := context.WithTimeout(ctx, s.cfg.StoreTimeout)
-	defer cancel()
-	results, err := s.perform(sctx, req)
+	results, err := s.performWithDeadline(ctx, req)
 	if err != nil {
 		s.limiter.Error("secret store failed", "pid", c.id.PID, "action", req.Action, "service", req.Service, "error", err)
 		s.audit(s.record(c, event, req, audit.ResultError, string(protocol.ReasonInternalError)))
 		return internalErrorLine, true
 	}
 	return protocol.AppendResponse(make([]byte, 0, 256), &protocol.Response{Status: protocol.StatusSuccess, Results: results}), true
+}
+
+// inProcessStore is implemented by stores whose calls never wait on another
+// process. Such a store checks the context only before it starts, so a
+// per-request deadline would cost a timer and change nothing.
+type inProcessStore interface {
+	InProcess() bool
+}
+
+// performWithDeadline runs perform under StoreTimeout, except for stores
+// that run in process.
+func (s *Server) performWithDeadline(ctx context.Context, req *protocol.Request) ([]protocol.Result, error) {
+	if st, ok := s.cfg.Store.(inProcessStore); ok && st.InProcess() {
+		return s.perform(ctx, req)
+	}
+	sctx, cancel := context.WithTimeout(ctx, s.cfg.StoreTimeout)
+	defer cancel()
+	return s.perform(sctx, req)
 }
 
 func errorResponse(r protocol.Reason) []byte {

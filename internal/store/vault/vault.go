@@ -279,6 +279,10 @@ func (v *Vault) Close() error {
 	return v.db.Close()
 }
 
+// InProcess reports true: the vault never waits on another process. Its
+// methods check the context before they start and not while bbolt works.
+func (v *Vault) InProcess() bool { return true }
+
 // Describe implements store.Describer.
 func (v *Vault) Describe() (name, protection string) {
 	return "vault", v.protection
