@@ -8,8 +8,8 @@ import (
 
 // hardenProcess calls ptrace(PT_DENY_ATTACH), after which the kernel rejects
 // ptrace attaches to the daemon. It does not block task_for_pid, which
-// macOS grants only to root and to debuggers the user has authorized, and
-// it does not stop core files.
+// macOS restricts to privileged and debugger-entitled processes, and it
+// does not stop core files.
 // NOTE: this has only been compiled here, never run on a Mac.
 func hardenProcess() error {
 	if err := unix.PtraceDenyAttach(); err != nil {

@@ -157,8 +157,8 @@ func Open() (*Store, error) {
 	return newStore(systemAPI{f: f}), nil
 }
 
-// Probe checks that the keychain answers a query. A missing item is the
-// expected answer.
+// Probe checks that the keychain responds to a query. A missing item is the
+// expected result.
 func Probe() error {
 	f, err := loadFrameworks()
 	if err != nil {

@@ -281,8 +281,8 @@ func encodeAttributes(attrs map[string]string) ([]byte, error) {
 }
 
 // decodeAttributes parses kSecAttrGeneric. Items written by other programs
-// may carry anything there; data that is not a JSON object of strings is an
-// error rather than a silent loss of attributes.
+// may carry anything there, so data that is not a JSON object of strings is
+// an error rather than a silent loss of attributes.
 func decodeAttributes(generic []byte) (map[string]string, error) {
 	if len(generic) == 0 {
 		return nil, nil

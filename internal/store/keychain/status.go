@@ -32,7 +32,7 @@ var ErrInteractionNotAllowed = errors.New("the keychain needs user interaction, 
 // errDuplicate reports errSecDuplicateItem.
 var errDuplicate = errors.New("item already exists (errSecDuplicateItem)")
 
-// statusText names the other codes and says what to do where a user can act.
+// statusText describes the other codes, with the next step where a user can act.
 var statusText = map[int32]string{
 	errSecUserCanceled:       "the user canceled the operation (errSecUserCanceled)",
 	errSecParam:              "invalid parameter (errSecParam)",

@@ -17,7 +17,7 @@ func Open() (*Store, error) {
 	return newStore(systemAPI{}), nil
 }
 
-// Probe checks that Credential Manager answers an enumeration.
+// Probe checks that Credential Manager responds to an enumeration.
 func Probe() error {
 	_, err := systemAPI{}.Enumerate("keychain-auth-probe:*")
 	return err

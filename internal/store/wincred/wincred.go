@@ -135,7 +135,7 @@ func (s *Store) assemble(service, target string, c *credential, withValue bool) 
 		value = append(value, chunk.Blob...)
 	}
 	if len(value) != lay.Size {
-		return store.Item{}, fmt.Errorf("%w %q: %d bytes; layout says %d", errCorrupt, c.Name, len(value), lay.Size)
+		return store.Item{}, fmt.Errorf("%w %q: %d bytes; layout records %d", errCorrupt, c.Name, len(value), lay.Size)
 	}
 	it.Value = value
 	return it, nil
@@ -296,7 +296,7 @@ func (s *Store) removeNewChunks(changes []*change) {
 // removeOldChunks deletes the chunks of the version a batch replaced or
 // deleted.
 // NOTE: a chunk that cannot be deleted here, or one left by a crash between
-// writing chunks and the primary, stays behind unused; nothing collects it.
+// writing chunks and the primary, stays behind unused. Nothing collects it.
 func (s *Store) removeOldChunks(service string, ch *change) {
 	if ch.old == nil {
 		return
