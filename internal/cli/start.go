@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/keychain-auth/keychain-auth/internal/daemon"
+	"github.com/keychain-auth/keychain-auth/internal/identity"
 	"github.com/keychain-auth/keychain-auth/internal/server"
 )
 
@@ -45,6 +46,7 @@ func newStartCmd(app *App) *cobra.Command {
 	f.IntVar(&opts.MaxConns, "max-connections", server.DefaultMaxConns, "maximum open connections; the longest-idle one is closed to admit another")
 	f.IntVar(&opts.MaxConnsPerPID, "max-connections-per-process", server.DefaultMaxConnsPerPID, "maximum open connections from one process")
 	f.Int64Var(&opts.AuditMaxSize, "audit-max-size", 10<<20, "rotate the audit log when it reaches this many bytes")
+	f.Int64Var(&opts.MaxBinarySize, "max-binary-size", identity.DefaultMaxSize, "reject callers whose executable is larger than this many bytes")
 	f.BoolVar(&debug, "debug", false, "log debug messages")
 	// Benchmarks compare against a daemon without the hash cache; users
 	// have no reason to set this, so it is hidden from the help.

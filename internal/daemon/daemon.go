@@ -46,6 +46,9 @@ type Options struct {
 	MaxConns       int
 	MaxConnsPerPID int
 	AuditMaxSize   int64
+	// MaxBinarySize is the largest caller executable hashed, in bytes;
+	// zero means identity.DefaultMaxSize.
+	MaxBinarySize int64
 
 	// NoHashCache re-hashes the caller's executable on every connection.
 	// It is for benchmarks that measure what the hash cache saves.
@@ -171,7 +174,7 @@ func Run(ctx context.Context, opts Options) error {
 		Policy:         cfgCache,
 		Pending:        queue,
 		Audit:          auditLog,
-		Resolver:       identity.NewResolver(identity.Options{DisableCache: opts.NoHashCache}),
+		Resolver:       identity.NewResolver(identity.Options{MaxSize: opts.MaxBinarySize, DisableCache: opts.NoHashCache}),
 		Logger:         log,
 		Mode:           l.Mode,
 		SelfPath:       selfPath,

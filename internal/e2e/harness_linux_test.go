@@ -162,6 +162,18 @@ func fdCount(t testing.TB, pid int) int {
 	return len(entries)
 }
 
+// fdTargets lists what the descriptors of pid point to, for failure messages.
+func fdTargets(pid int) string {
+	dir := "/proc/" + strconv.Itoa(pid) + "/fd"
+	entries, _ := os.ReadDir(dir)
+	var b strings.Builder
+	for _, en := range entries {
+		target, _ := os.Readlink(filepath.Join(dir, en.Name()))
+		fmt.Fprintf(&b, "%s -> %s\n", en.Name(), target)
+	}
+	return b.String()
+}
+
 // waitFor polls cond every 20 ms until it holds or limit passes, and
 // reports whether it held. Used only where the daemon finishes work
 // asynchronously (closing connections), never to time the daemon.

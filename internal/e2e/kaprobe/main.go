@@ -13,6 +13,9 @@
 //	    tries to send REQ on the inherited descriptor.
 //	kaprobe use-fd -fd N -line REQ
 //	    sends REQ on descriptor N and prints the response, or "no-fd".
+//	kaprobe late -socket S -line REQ
+//	    waits for a line on standard input, then connects, sends REQ and
+//	    prints the response.
 //	kaprobe argv -socket S -fake TEXT
 //	    overwrites its own argument memory with TEXT, then connects and
 //	    prints the first response line.
@@ -28,7 +31,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: kaprobe load|inherit|use-fd|argv [flags]")
+		fmt.Fprintln(os.Stderr, "usage: kaprobe load|inherit|use-fd|late|argv [flags]")
 		os.Exit(2)
 	}
 	if err := run(os.Args[1], os.Args[2:]); err != nil {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -51,6 +52,12 @@ func run(mode string, args []string) error {
 			return err
 		}
 		return useFD(*fd, *line)
+	case "late":
+		line := fs.String("line", "", "request line")
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		return late(*socket, *line)
 	case "argv":
 		fake := fs.String("fake", "", "replacement command line")
 		if err := fs.Parse(args); err != nil {
@@ -197,11 +204,32 @@ func useFD(fd int, line string) error {
 	return nil
 }
 
+// late waits for a line on standard input, then connects, sends line and
+// prints the response: the process exists before the test changes the
+// file it runs, and connects after.
+func late(socket, line string) error {
+	if _, err := bufio.NewReader(os.Stdin).ReadString('\n'); err != nil {
+		return fmt.Errorf("wait for go: %w", err)
+	}
+	c, err := net.Dial("unix", socket)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	resp, err := roundTrip(c, line)
+	if err != nil {
+		return err
+	}
+	fmt.Println(resp)
+	return nil
+}
+
 // rewriteArgv overwrites the memory the kernel shows in /proc/self/cmdline,
 // as setproctitle does, then connects and prints the first response.
 func rewriteArgv(socket, fake string) error {
 	// The runtime builds os.Args without copying the strings, so they
-	// point into the argument area set up by execve.
+	// point into the argument area set up by execve; so do the flag values.
+	socket, fake = strings.Clone(socket), strings.Clone(fake)
 	start := unsafe.StringData(os.Args[0])
 	end := unsafe.StringData(os.Args[len(os.Args)-1])
 	size := int(uintptr(unsafe.Pointer(end))-uintptr(unsafe.Pointer(start))) + len(os.Args[len(os.Args)-1])
