@@ -133,6 +133,10 @@ reads or writes secrets for it. Unknown programs are queued for approval.`,
 		newSignCmd(app),
 		newVerifyCmd(app),
 		newTrustCmd(app),
+		newInstallCmd(app),
+		newUninstallCmd(app),
+		newCompletionCmd(app),
+		newManCmd(app),
 	)
 	return root
 }

@@ -4,10 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/keychain-auth/keychain-auth/internal/config"
 	"github.com/keychain-auth/keychain-auth/internal/daemon"
+	"github.com/keychain-auth/keychain-auth/internal/pending"
 	"github.com/keychain-auth/keychain-auth/internal/transport"
 	"github.com/keychain-auth/keychain-auth/paths"
 )
@@ -26,6 +29,14 @@ type statusReport struct {
 	SocketPath    string `json:"socket_path"`
 	AuditPath     string `json:"audit_path"`
 	RequiresSudo  bool   `json:"requires_sudo"`
+	// UptimeSeconds is whole seconds since the daemon started; 0 when it
+	// is not running.
+	UptimeSeconds int64 `json:"uptime_seconds"`
+	// RegisteredBinaries and PendingEntries count the entries of
+	// config.json and the unexpired entries of pending.json; null when the
+	// file cannot be read (system mode without sudo) or is invalid.
+	RegisteredBinaries *int `json:"registered_binaries"`
+	PendingEntries     *int `json:"pending_entries"`
 }
 
 func newStatusCmd(app *App) *cobra.Command {
@@ -56,8 +67,10 @@ func newStatusCmd(app *App) *cobra.Command {
 					rep.Protection = st.Protection
 					rep.KeySource = st.KeySource
 					rep.StartedAt = st.StartedAt.Format("2006-01-02T15:04:05Z07:00")
+					rep.UptimeSeconds = int64(time.Since(st.StartedAt) / time.Second)
 				}
 			}
+			countEntries(&rep, l.ConfigFile(), l.PendingFile())
 
 			if asJSON {
 				enc := json.NewEncoder(app.Stdout)
@@ -86,6 +99,9 @@ func printStatus(app *App, rep statusReport) {
 		fmt.Fprintf(w, "Daemon:        not running (start it with: keychain-auth start)\n")
 	}
 	fmt.Fprintf(w, "Version:       %s\n", rep.Version)
+	if rep.DaemonRunning && rep.StartedAt != "" {
+		fmt.Fprintf(w, "Uptime:        %s (since %s)\n", time.Duration(rep.UptimeSeconds)*time.Second, rep.StartedAt)
+	}
 	fmt.Fprintf(w, "Mode:          %s\n", rep.Mode)
 	if rep.Backend != "" {
 		fmt.Fprintf(w, "Backend:       %s\n", rep.Backend)
@@ -97,5 +113,27 @@ func printStatus(app *App, rep statusReport) {
 	fmt.Fprintf(w, "Config:        %s\n", rep.ConfigPath)
 	fmt.Fprintf(w, "Socket:        %s\n", rep.SocketPath)
 	fmt.Fprintf(w, "Audit log:     %s\n", rep.AuditPath)
+	fmt.Fprintf(w, "Registered:    %s\n", countText(rep.RegisteredBinaries, "binaries (see keychain-auth list)"))
+	fmt.Fprintf(w, "Pending:       %s\n", countText(rep.PendingEntries, "binaries waiting for approval (see keychain-auth approve)"))
 	fmt.Fprintf(w, "Requires sudo: %t\n", rep.RequiresSudo)
+}
+
+func countText(n *int, what string) string {
+	if n == nil {
+		return "unknown (the file cannot be read)"
+	}
+	return fmt.Sprintf("%d %s", *n, what)
+}
+
+// countEntries fills the entry counts from the files, leaving a count nil
+// when its file cannot be read or parsed.
+func countEntries(rep *statusReport, configPath, pendingPath string) {
+	if cfg, err := config.Load(configPath); err == nil {
+		n := len(cfg.RegisteredBinaries)
+		rep.RegisteredBinaries = &n
+	}
+	if entries, err := pending.List(pendingPath, time.Now()); err == nil {
+		n := len(entries)
+		rep.PendingEntries = &n
+	}
 }

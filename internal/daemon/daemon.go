@@ -17,7 +17,6 @@ import (
 	"github.com/keychain-auth/keychain-auth/internal/identity"
 	"github.com/keychain-auth/keychain-auth/internal/pending"
 	"github.com/keychain-auth/keychain-auth/internal/server"
-	"github.com/keychain-auth/keychain-auth/internal/transport"
 	"github.com/keychain-auth/keychain-auth/paths"
 )
 
@@ -114,7 +113,7 @@ func Run(ctx context.Context, opts Options) error {
 	// Listening first makes a second daemon fail with "already running"
 	// instead of waiting on the first one's vault lock. Connections wait in
 	// the backlog until Serve starts.
-	ln, err := transport.Listen(transport.Options{Path: l.Socket, Mode: l.Mode})
+	ln, err := listen(l, log)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
@@ -172,7 +171,7 @@ func Run(ctx context.Context, opts Options) error {
 	srv := server.New(server.Config{
 		Store:          st,
 		Policy:         cfgCache,
-		Pending:        queue,
+		Pending:        withNotifications(queue, l.Mode, log),
 		Audit:          auditLog,
 		Resolver:       identity.NewResolver(identity.Options{MaxSize: opts.MaxBinarySize, DisableCache: opts.NoHashCache}),
 		Logger:         log,
