@@ -123,9 +123,12 @@ class DaemonTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls._tmp = tempfile.TemporaryDirectory(prefix="kca-py-")
-        cls.daemon = Daemon(cls._tmp.name)
+        # Class cleanups run even when setUpClass fails, unlike tearDownClass.
+        tmp = tempfile.TemporaryDirectory(prefix="kca-py-")
+        cls.addClassCleanup(tmp.cleanup)
+        cls.daemon = Daemon(tmp.name)
         cls.daemon.start()
+        cls.addClassCleanup(cls.daemon.stop)
 
         # Before approval: the example and an in-process call are both denied.
         cls.unregistered_example = cls.daemon.run_example()
@@ -144,11 +147,6 @@ class DaemonTest(unittest.TestCase):
             "--read", SERVICE, "--write", SERVICE, "--search-service", SERVICE,
             "--read", "nosearch", "--write", "nosearch",
         )
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.daemon.stop()
-        cls._tmp.cleanup()
 
     def setUp(self):
         self.client = ka.Client(self.daemon.socket)

@@ -246,7 +246,13 @@ class Daemon {
       return Promise.resolve();
     }
     return new Promise((resolve) => {
-      child.once('exit', resolve);
+      // The daemon exits on SIGINT; SIGKILL is only a fallback so a hung
+      // shutdown cannot leave it running after the tests.
+      const fallback = setTimeout(() => child.kill('SIGKILL'), 20000);
+      child.once('exit', () => {
+        clearTimeout(fallback);
+        resolve();
+      });
       child.kill('SIGINT');
     });
   }
