@@ -225,7 +225,15 @@ func ClientSocket(goos string, env Env, explicit string, exists func(string) boo
 	if goos == "linux" && exists != nil && exists(SystemSocket) {
 		return SystemSocket, nil
 	}
-	l, err := defaults(goos, ModeUser, func(k string) string { v, _ := env(k); return v })
+	get := func(k string) string { v, _ := env(k); return v }
+	// On Linux only the socket is needed, which XDG_RUNTIME_DIR gives
+	// even where HOME is unset (as in some service managers).
+	if goos != "windows" && goos != "darwin" {
+		if runtimeDir := get("XDG_RUNTIME_DIR"); runtimeDir != "" {
+			return path.Join(runtimeDir, "keychain-auth", "agent.sock"), nil
+		}
+	}
+	l, err := defaults(goos, ModeUser, get)
 	if err != nil {
 		return "", err
 	}

@@ -169,6 +169,8 @@ func TestClientSocket(t *testing.T) {
 		{name: "environment before system socket", goos: "linux", env: map[string]string{EnvSocket: "/env.sock"}, exists: exists, want: "/env.sock"},
 		{name: "linux system socket when present", goos: "linux", env: map[string]string{"XDG_RUNTIME_DIR": "/run/user/1"}, exists: exists, want: SystemSocket},
 		{name: "linux user socket otherwise", goos: "linux", env: map[string]string{"HOME": "/home/u", "XDG_RUNTIME_DIR": "/run/user/1"}, want: "/run/user/1/keychain-auth/agent.sock"},
+		{name: "linux runtime dir without home", goos: "linux", env: map[string]string{"XDG_RUNTIME_DIR": "/run/user/1"}, want: "/run/user/1/keychain-auth/agent.sock"},
+		{name: "linux cache fallback", goos: "linux", env: map[string]string{"HOME": "/home/u", "XDG_RUNTIME_DIR": ""}, want: "/home/u/.cache/keychain-auth/agent.sock"},
 		{name: "macOS ignores system socket", goos: "darwin", env: map[string]string{"HOME": "/Users/u"}, exists: exists, want: "/Users/u/Library/Application Support/keychain-auth/agent.sock"},
 		{name: "windows pipe", goos: "windows", env: map[string]string{"APPDATA": `C:\a`, "LOCALAPPDATA": `C:\l`}, exists: exists, want: `\\.\pipe\keychain-auth`},
 	}
