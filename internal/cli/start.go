@@ -38,7 +38,7 @@ func newStartCmd(app *App) *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&opts.Backend, "backend", "", "secret store: auto, vault, secret-service or memory (default: the config's backend, else vault)")
+	f.StringVar(&opts.Backend, "backend", "", "secret store: auto, vault, secret-service (Linux), keychain (macOS), wincred (Windows) or memory (default: the config's backend, else vault)")
 	f.StringVar(&opts.KeyFile, "key-file", "", "vault key file (default: vault.key in the data directory)")
 	f.StringVar(&opts.PassphraseFile, "passphrase-file", "", "unlock the vault with a passphrase read from this file instead of a key file")
 	f.DurationVar(&opts.StoreTimeout, "store-timeout", 0, "time limit for each call to the Secret Service (default 2s)")

@@ -49,7 +49,7 @@ func openStore(ctx context.Context, backend string, opts Options, log *slog.Logg
 		log.Warn("memory backend selected: secrets are lost when the daemon stops")
 		return st, storeInfo{name: name, protection: protection}, nil
 	}
-	return nil, storeInfo{}, fmt.Errorf("%w %q: use auto, vault, secret-service or memory", errUnknownBackend, backend)
+	return nil, storeInfo{}, fmt.Errorf("%w %q: use auto, vault, secret-service, keychain, wincred or memory", errUnknownBackend, backend)
 }
 
 func openSecretService(ctx context.Context, opts Options, log *slog.Logger) (store.Store, storeInfo, error) {
