@@ -54,12 +54,15 @@ func get(conn net.Conn) (*Cred, error) {
 	}
 
 	c := &Cred{PID: int(ucred.Pid), UID: ucred.Uid, pin: pin{pidfd: pidfd}}
-	start, err := StartTime(c.PID)
-	if err != nil {
-		closeFD(pidfd)
-		return nil, fmt.Errorf("read peer credentials: %w", err)
+	// A pidfd pins the process by itself. Without one, the start time is
+	// what tells the connecting process from a later one with its PID.
+	if pidfd < 0 {
+		start, err := StartTime(c.PID)
+		if err != nil {
+			return nil, fmt.Errorf("read peer credentials: %w", err)
+		}
+		c.pin.startTime = start
 	}
-	c.pin.startTime = start
 
 	// With a pidfd, confirm the PID still names the process that connected:
 	// if it exited before we read /proc/<pid>/stat, that stat may belong to
@@ -73,12 +76,15 @@ func get(conn net.Conn) (*Cred, error) {
 
 func (c *Cred) verify() error {
 	if c.pin.pidfd >= 0 {
+		// While the pidfd's process lives its PID cannot be reused, so a
+		// successful signal 0 proves the PID still names the same process.
 		if err := unix.PidfdSendSignal(c.pin.pidfd, 0, nil, 0); err != nil {
 			if errors.Is(err, unix.ESRCH) {
 				return ErrProcessGone
 			}
 			return fmt.Errorf("check peer pidfd: %w", err)
 		}
+		return nil
 	}
 	start, err := StartTime(c.PID)
 	if err != nil {

@@ -3,8 +3,11 @@ package peercred
 import (
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestParseStartTime(t *testing.T) {
@@ -74,8 +77,42 @@ func TestGetOwnConnection(t *testing.T) {
 	if err := cred.Verify(); err != nil {
 		t.Errorf("Verify() = %v; want nil for a live process", err)
 	}
-	cred.pin.startTime++
-	if err := cred.Verify(); err != ErrProcessGone {
+}
+
+func TestVerifyStartTimeFallback(t *testing.T) {
+	start, err := StartTime(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &Cred{PID: os.Getpid(), pin: pin{pidfd: -1, startTime: start}}
+	if err := c.Verify(); err != nil {
+		t.Errorf("Verify() with the right start time = %v; want nil", err)
+	}
+	c.pin.startTime++
+	if err := c.Verify(); err != ErrProcessGone {
 		t.Errorf("Verify() with another start time = %v; want ErrProcessGone", err)
+	}
+}
+
+func TestVerifyPidfdOfExitedProcess(t *testing.T) {
+	child := exec.Command("sleep", "60")
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pidfd, err := unix.PidfdOpen(child.Process.Pid, 0)
+	if err != nil {
+		child.Process.Kill()
+		child.Wait()
+		t.Skipf("pidfd_open is not available: %v", err)
+	}
+	c := &Cred{PID: child.Process.Pid, pin: pin{pidfd: pidfd}}
+	defer c.Close()
+	if err := c.Verify(); err != nil {
+		t.Errorf("Verify() of a running process = %v; want nil", err)
+	}
+	child.Process.Kill()
+	child.Wait()
+	if err := c.Verify(); err != ErrProcessGone {
+		t.Errorf("Verify() after the process exited = %v; want ErrProcessGone", err)
 	}
 }
