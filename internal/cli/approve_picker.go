@@ -41,7 +41,13 @@ func approveFromQueue(app *App, l paths.Layout) error {
 	if err != nil {
 		return fmt.Errorf("approve: switch the terminal to raw mode: %w", err)
 	}
-	choice, err := pick(in, app.Stderr, entries)
+	// Lines are cut to the terminal width, because a wrapped line would
+	// throw off the count of lines to redraw.
+	width, _, err := term.GetSize(int(in.Fd()))
+	if err != nil {
+		width = 0
+	}
+	choice, err := pick(in, app.Stderr, entries, width)
 	term.Restore(int(in.Fd()), state)
 	if errors.Is(err, errPickCanceled) {
 		fmt.Fprintln(app.Stderr, "Nothing approved.")
@@ -102,9 +108,10 @@ func readKey(r *bufio.Reader) (key, byte, error) {
 	return keyOther, b, nil
 }
 
-// pick shows entries on out and returns the index chosen with the keys read
-// from in. Lines end in CRLF because the terminal is in raw mode.
-func pick(in io.Reader, out io.Writer, entries []pending.Entry) (int, error) {
+// pick shows entries on out, cut to width columns unless width is 0, and
+// returns the index chosen with the keys read from in. Lines end in CRLF
+// because the terminal is in raw mode.
+func pick(in io.Reader, out io.Writer, entries []pending.Entry, width int) (int, error) {
 	r := bufio.NewReader(in)
 	cur := 0
 	drawn := 0
@@ -113,7 +120,7 @@ func pick(in io.Reader, out io.Writer, entries []pending.Entry) (int, error) {
 			// Move to the first line of the previous drawing and clear it.
 			fmt.Fprintf(out, "\x1b[%dA\r\x1b[J", drawn)
 		}
-		drawn = drawPicker(out, entries, cur)
+		drawn = drawPicker(out, entries, cur, width)
 
 		k, b, err := readKey(r)
 		if errors.Is(err, io.EOF) {
@@ -141,26 +148,43 @@ func pick(in io.Reader, out io.Writer, entries []pending.Entry) (int, error) {
 	}
 }
 
-// drawPicker writes the list with the cursor on entry cur and returns the
-// number of lines written.
-func drawPicker(out io.Writer, entries []pending.Entry, cur int) int {
-	var b strings.Builder
-	b.WriteString("Pick a binary to approve (up/down or j/k, Enter approves, q cancels):\r\n\r\n")
-	lines := 2
+// drawPicker writes the list with the cursor on entry cur, each line cut
+// to width columns unless width is 0, and returns the number of lines.
+func drawPicker(out io.Writer, entries []pending.Entry, cur, width int) int {
+	lines := []string{"Pick a binary to approve (up/down or j/k, Enter approves, q cancels):", ""}
 	for i, e := range entries {
 		marker := "  "
 		if i == cur {
 			marker = "> "
 		}
-		fmt.Fprintf(&b, "%s%d. %s  %s\r\n", marker, i+1, sanitizeLine(e.Path), shortHash(e.Hash))
-		lines++
+		lines = append(lines, fmt.Sprintf("%s%d. %s  %s", marker, i+1, sanitizeLine(e.Path), shortHash(e.Hash)))
 	}
 	e := entries[cur]
-	fmt.Fprintf(&b, "\r\n   Command:   %s\r\n", sanitizeLine(strings.Join(e.CLIArgs, " ")))
-	fmt.Fprintf(&b, "   Attempted: %s (%d attempts, pid %d, uid %d)\r\n", e.InvokedAt.UTC().Format(time.RFC3339), e.Attempts, e.PID, e.UID)
-	lines += 3
+	lines = append(lines, "",
+		"   Command:   "+sanitizeLine(strings.Join(e.CLIArgs, " ")),
+		fmt.Sprintf("   Attempted: %s (%d attempts, pid %d, uid %d)", e.InvokedAt.UTC().Format(time.RFC3339), e.Attempts, e.PID, e.UID))
+
+	var b strings.Builder
+	for _, l := range lines {
+		b.WriteString(cutToWidth(l, width))
+		b.WriteString("\r\n")
+	}
 	io.WriteString(out, b.String())
-	return lines
+	return len(lines)
+}
+
+// cutToWidth cuts s to fewer than width runes, ending it in an ellipsis.
+// It counts runes, not display cells, which is exact for the paths and
+// hashes shown here unless they contain wide characters.
+func cutToWidth(s string, width int) string {
+	if width <= 1 {
+		return s
+	}
+	r := []rune(s)
+	if len(r) < width {
+		return s
+	}
+	return string(r[:width-2]) + "…"
 }
 
 // sanitizeLine replaces control characters, so that a queued path or

@@ -33,11 +33,13 @@ type serviceParams struct {
 	// Socket is the socket path the .socket unit listens on; empty means
 	// the default, %t/keychain-auth/agent.sock.
 	Socket string
-	// UnitDir is where systemd units go; PlistDir where the launchd
-	// agent goes; LogDir is where launchd sends the daemon's stderr.
-	UnitDir  string
+	// UnitDir is the directory of the systemd units.
+	UnitDir string
+	// PlistDir is the directory of the launchd agent's plist.
 	PlistDir string
-	LogDir   string
+	// LogDir is the directory of the log file launchd writes the daemon's
+	// stderr to.
+	LogDir string
 }
 
 // userServiceFiles returns the files of a per-user service on goos: a

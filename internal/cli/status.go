@@ -33,8 +33,9 @@ type statusReport struct {
 	// is not running.
 	UptimeSeconds int64 `json:"uptime_seconds"`
 	// RegisteredBinaries and PendingEntries count the entries of
-	// config.json and the unexpired entries of pending.json; null when the
-	// file cannot be read (system mode without sudo) or is invalid.
+	// config.json and the unexpired entries of pending.json. A count is
+	// null when its file cannot be read (system mode without sudo) or is
+	// invalid.
 	RegisteredBinaries *int `json:"registered_binaries"`
 	PendingEntries     *int `json:"pending_entries"`
 }
