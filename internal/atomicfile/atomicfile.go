@@ -87,6 +87,12 @@ func WriteFile(path string, data []byte, perm os.FileMode) (err error) {
 			return fmt.Errorf("write %q: %w", path, err)
 		}
 	}
+	// Root editing a file another user owns (an operator running the CLI
+	// with sudo in system mode) must leave it owned by that user, or the
+	// daemon running as that user can no longer read it.
+	if err := keepOwner(tmp, path); err != nil {
+		return fmt.Errorf("write %q: keep owner: %w", path, err)
+	}
 	if _, err := tmp.Write(data); err != nil {
 		return fmt.Errorf("write %q: %w", path, err)
 	}
