@@ -14,6 +14,7 @@ import (
 type rightsFlags struct {
 	read, write, searchIn []string
 	search                bool
+	uids                  []uint
 }
 
 func (r *rightsFlags) register(cmd *cobra.Command, verb string) {
@@ -22,13 +23,27 @@ func (r *rightsFlags) register(cmd *cobra.Command, verb string) {
 	f.StringArrayVar(&r.write, "write", nil, verb+" the right to write and delete in SERVICE (repeatable)")
 	f.BoolVar(&r.search, "search", false, verb+" the search right for every service (search, prefix read, prefix delete)")
 	f.StringArrayVar(&r.searchIn, "search-service", nil, verb+" the search right for SERVICE only (repeatable)")
+	f.UintSliceVar(&r.uids, "uid", nil, verb+" use of the entry by this user ID (repeatable; in system mode an entry with no UIDs serves nobody)")
 }
 
 func (r *rightsFlags) empty() bool {
-	return len(r.read) == 0 && len(r.write) == 0 && len(r.searchIn) == 0 && !r.search
+	return len(r.read) == 0 && len(r.write) == 0 && len(r.searchIn) == 0 && !r.search && len(r.uids) == 0
+}
+
+func (r *rightsFlags) uidList() []uint32 {
+	out := make([]uint32, 0, len(r.uids))
+	for _, u := range r.uids {
+		out = append(out, uint32(u))
+	}
+	return out
 }
 
 func (r *rightsFlags) validate() error {
+	for _, u := range r.uids {
+		if u > 1<<32-1 {
+			return usagef("--uid %d is not a valid user ID", u)
+		}
+	}
 	for _, list := range [][]string{r.read, r.write, r.searchIn} {
 		for _, s := range list {
 			if s == "" {
@@ -85,12 +100,12 @@ func updateEntries(app *App, path string, fn func(b *config.Binary)) error {
 func newGrantCmd(app *App) *cobra.Command {
 	var r rightsFlags
 	cmd := &cobra.Command{
-		Use:   "grant <path> [--read SERVICE] [--write SERVICE] [--search | --search-service SERVICE]",
-		Short: "Give a registered binary read, write or search rights",
+		Use:   "grant <path> [--read SERVICE] [--write SERVICE] [--search | --search-service SERVICE] [--uid UID]",
+		Short: "Give a registered binary read, write or search rights, or let another user ID use it",
 		Args:  exactArgs(1, "one binary path"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if r.empty() {
-				return usagef("grant: name at least one right with --read, --write, --search or --search-service")
+				return usagef("grant: name at least one right with --read, --write, --search, --search-service or --uid")
 			}
 			if err := r.validate(); err != nil {
 				return err
@@ -99,6 +114,11 @@ func newGrantCmd(app *App) *cobra.Command {
 			err := updateEntries(app, path, func(b *config.Binary) {
 				b.AllowedReadServices = addAll(b.AllowedReadServices, r.read)
 				b.AllowedWriteServices = addAll(b.AllowedWriteServices, r.write)
+				for _, u := range r.uidList() {
+					if !slices.Contains(b.UIDs, u) {
+						b.UIDs = append(b.UIDs, u)
+					}
+				}
 				if r.search {
 					b.CanSearch = config.SearchRight{All: true}
 				} else if !b.CanSearch.All {
@@ -125,7 +145,7 @@ func newRevokeCmd(app *App) *cobra.Command {
 		Args:  exactArgs(1, "one binary path"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if r.empty() && !all && !remove {
-				return usagef("revoke: name what to revoke with --read, --write, --search, --search-service, --all or --remove")
+				return usagef("revoke: name what to revoke with --read, --write, --search, --search-service, --uid, --all or --remove")
 			}
 			if err := r.validate(); err != nil {
 				return err
@@ -155,10 +175,13 @@ func newRevokeCmd(app *App) *cobra.Command {
 					b.AllowedReadServices = nil
 					b.AllowedWriteServices = nil
 					b.CanSearch = config.SearchRight{}
+					b.UIDs = nil
 					return
 				}
 				b.AllowedReadServices = removeAll(b.AllowedReadServices, r.read)
 				b.AllowedWriteServices = removeAll(b.AllowedWriteServices, r.write)
+				uids := r.uidList()
+				b.UIDs = slices.DeleteFunc(b.UIDs, func(u uint32) bool { return slices.Contains(uids, u) })
 				if r.search {
 					b.CanSearch = config.SearchRight{}
 				}

@@ -64,6 +64,9 @@ func printBinary(w io.Writer, b *config.Binary) {
 	default:
 		fmt.Fprintf(w, "Search:  %s\n", listOrNone(b.CanSearch.Services))
 	}
+	if len(b.UIDs) > 0 {
+		fmt.Fprintf(w, "UIDs:    %s\n", strings.Trim(fmt.Sprint(b.UIDs), "[]"))
+	}
 	fmt.Fprintln(w, "----------------------------------------")
 }
 
