@@ -314,3 +314,19 @@ func TestCanaryNeverLeaks(t *testing.T) {
 		}
 	}
 }
+
+func TestGrantAndRevokeUIDs(t *testing.T) {
+	e := newEnv(t)
+	client := e.registerClient("shared-tool")
+	e.mustCLI("grant", client, "--uid", "1234", "--uid", "5678")
+	if out := e.mustCLI("list"); !strings.Contains(out, "UIDs:    1234 5678") {
+		t.Errorf("list after grant --uid lacks the UIDs:\n%s", out)
+	}
+	e.mustCLI("revoke", client, "--uid", "1234")
+	if out := e.mustCLI("list"); !strings.Contains(out, "UIDs:    5678\n") {
+		t.Errorf("list after revoke --uid 1234:\n%s", out)
+	}
+	if _, errOut, code := e.cli("grant", client, "--uid", "-1"); code != 2 {
+		t.Errorf("grant --uid -1 exited %d (%s); want usage error 2", code, errOut)
+	}
+}
