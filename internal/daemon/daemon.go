@@ -36,6 +36,9 @@ type Options struct {
 	KeyFile string
 	// PassphraseFile, when set, unlocks the vault with a passphrase read from it.
 	PassphraseFile string
+	// PassphrasePrompt unlocks the vault with a passphrase typed at the
+	// controlling terminal.
+	PassphrasePrompt bool
 
 	// StoreTimeout bounds each call to a store that talks to another
 	// process (the Secret Service); zero means that backend's default.

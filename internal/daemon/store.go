@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 
 	"github.com/keychain-auth/keychain-auth/internal/store"
@@ -65,9 +66,14 @@ func openSecretService(ctx context.Context, opts Options, log *slog.Logger) (sto
 func openVault(opts Options, log *slog.Logger) (store.Store, storeInfo, error) {
 	path := filepath.Join(opts.Layout.DataDir, vault.FileName)
 	var src vault.KeySource
-	if opts.PassphraseFile != "" {
+	switch {
+	case opts.PassphraseFile != "":
 		src = vault.Passphrase(vault.PassphraseFromFile(opts.PassphraseFile))
-	} else {
+	case opts.PassphrasePrompt:
+		src = vault.Passphrase(vault.PassphraseFromTerminal(os.Stdin, os.Stderr))
+	case os.Getenv(vault.PassphraseFileEnv) != "":
+		src = vault.Passphrase(vault.PassphraseFromEnvFile(vault.PassphraseFileEnv))
+	default:
 		keyFile := opts.KeyFile
 		if keyFile == "" {
 			keyFile = filepath.Join(opts.Layout.DataDir, vault.KeyFileName)
