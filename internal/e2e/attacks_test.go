@@ -106,9 +106,9 @@ func TestAttackSymlinkSwapped(t *testing.T) {
 
 // TestAttackBinaryReplacedWhileRunning replaces the registered file while
 // processes started from it still run. A connection opened before keeps
-// its identity (the process runs the registered bytes); a connection
-// opened after, even by an old process, is denied, because the kernel
-// reports the old file as deleted.
+// its identity, because that process runs the registered bytes. A
+// connection opened after, even by an old process, is denied, because the
+// kernel reports the old file as deleted.
 func TestAttackBinaryReplacedWhileRunning(t *testing.T) {
 	e := newEnv(t)
 	e.start()
@@ -296,7 +296,7 @@ func TestAttackOversizeBinary(t *testing.T) {
 
 // TestAttackRewrittenArgv has an unregistered process overwrite its own
 // argument memory before connecting. The pending queue shows the forged
-// command line, which is why it is informational only; the path and hash
+// command line, which is why it is informational only. The path and hash
 // still come from the kernel and the file.
 func TestAttackRewrittenArgv(t *testing.T) {
 	e := newEnv(t)

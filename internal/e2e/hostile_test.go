@@ -9,8 +9,9 @@ import (
 )
 
 // hostileCase is one request line (sent as is, then a newline) and the
-// responses it must produce. When open is true the connection must then
-// answer a valid request; otherwise the daemon must have closed it.
+// responses it must produce. When open is true, the daemon must then
+// serve a valid request on the same connection. Otherwise it must have
+// closed the connection.
 type hostileCase struct {
 	name string
 	line string

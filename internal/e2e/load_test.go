@@ -146,11 +146,11 @@ func runLoad(t *testing.T, e *env, loader string, procs, perProc, requests, keys
 	return res
 }
 
-// TestSlowClientsCannotBlockOthers keeps connections busy with a
-// slowloris (one byte a second) and with clients that pipeline large reads
-// but never read the responses, and checks that another process is still
-// served, that the idle timeout closes the slowloris although it keeps
-// sending, and that the write timeout closes the clients that do not read.
+// TestSlowClientsCannotBlockOthers keeps connections busy with slowloris
+// clients (one byte a second) and with clients that pipeline large reads
+// but never read the responses. Another process must still be served. The
+// idle timeout must close the slowlorises although they keep sending, and
+// the write timeout must close the clients that do not read.
 func TestSlowClientsCannotBlockOthers(t *testing.T) {
 	e := newEnv(t)
 	e.start("--idle-timeout", "3s")
