@@ -50,6 +50,8 @@ type Identity struct {
 	// SignedBy lists the IDs of the given signers whose KCAS trailer
 	// signature on the executable verifies, in the order they were given.
 	SignedBy []string
+	// File identifies the executable file that was hashed.
+	File FileKey
 }
 
 // Signer is a trusted public key to check a KCAS trailer against.
@@ -142,7 +144,7 @@ func (r *Resolver) Resolve(cred *peercred.Cred, signers []Signer) (*Identity, er
 		return nil, err
 	}
 
-	id := &Identity{PID: cred.PID, UID: cred.UID, Path: path, Hash: d.hash, Size: key.Size}
+	id := &Identity{PID: cred.PID, UID: cred.UID, Path: path, Hash: d.hash, Size: key.Size, File: key}
 	for _, s := range signers {
 		if d.verified[s.ID] {
 			id.SignedBy = append(id.SignedBy, s.ID)
@@ -233,6 +235,18 @@ func readDigest(f *os.File, size int64, signers []Signer) (*digest, error) {
 		}
 	}
 	return d, nil
+}
+
+// Recheck confirms that the process behind cred is still the one that was
+// identified as id and still runs the same executable file. A process that
+// exec'd another program, or exited and left its connection to a child,
+// fails with peercred.ErrProcessGone. It costs two system calls on Linux
+// with a pidfd.
+func Recheck(cred *peercred.Cred, id *Identity) error {
+	if err := cred.Verify(); err != nil {
+		return err
+	}
+	return checkSameExecutable(cred.PID, id.File)
 }
 
 // CachedEntries returns the number of cached hashes, for tests and status.

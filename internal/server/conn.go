@@ -21,9 +21,10 @@ import (
 
 // conn is one client connection.
 type conn struct {
-	nc  net.Conn
-	pid int
-	id  *identity.Identity
+	nc   net.Conn
+	pid  int
+	cred *peercred.Cred
+	id   *identity.Identity
 	// verifiedBy is "hash" or "signature"; signer is set for the latter.
 	verifiedBy audit.Verification
 	signer     string
@@ -42,7 +43,11 @@ func (c *conn) idleSince() time.Time {
 	return time.Unix(0, v)
 }
 
-const readBufferSize = 64 << 10
+// readBufferSize is the size of each connection's read and write buffers.
+// Longer request lines are gathered by protocol.ReadLine and longer
+// responses bypass the write buffer, so it bounds memory per idle
+// connection, not message size.
+const readBufferSize = 16 << 10
 
 var internalErrorLine = protocol.AppendResponse(nil, &protocol.Response{Status: protocol.StatusError, Reason: protocol.ReasonInternalError})
 
@@ -56,7 +61,7 @@ func (s *Server) handle(ctx context.Context, nc net.Conn) {
 	}
 	defer cred.Close()
 
-	c := &conn{nc: nc, pid: cred.PID}
+	c := &conn{nc: nc, pid: cred.PID, cred: cred}
 	c.idle.Store(time.Now().UnixNano())
 	if !s.admit(c) {
 		s.limiter.Warn("connection rejected: too many connections", "pid", cred.PID, "per_process_limit", s.cfg.MaxConnsPerPID, "limit", s.cfg.MaxConns)

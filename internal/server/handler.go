@@ -6,6 +6,7 @@ import (
 	"maps"
 
 	"github.com/keychain-auth/keychain-auth/internal/audit"
+	"github.com/keychain-auth/keychain-auth/internal/identity"
 	"github.com/keychain-auth/keychain-auth/internal/policy"
 	"github.com/keychain-auth/keychain-auth/internal/store"
 	"github.com/keychain-auth/keychain-auth/protocol"
@@ -17,6 +18,15 @@ var errAudit = errors.New("audit log write failed")
 // handleLine handles one request line. It returns the encoded response and
 // whether the connection stays open.
 func (s *Server) handleLine(ctx context.Context, c *conn, line []byte) ([]byte, bool) {
+	// The identity is fixed at connect, so the process behind it must still
+	// be the same one running the same file: one that exec'd another
+	// program, or exited and left the connection to a child, loses it.
+	if err := identity.Recheck(c.cred, c.id); err != nil {
+		s.limiter.Warn("connection closed: peer process exited or runs another executable", "pid", c.id.PID, "path", c.id.Path, "error", err)
+		s.audit(s.record(c, audit.EventRequest, nil, audit.ResultDenied, "peer_process_changed"))
+		return []byte(protocol.DenialUnregistered), false
+	}
+
 	req, err := protocol.DecodeRequest(line)
 	if err != nil {
 		s.limiter.Info("malformed request", "pid", c.id.PID, "error", err)
