@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package e2e runs the real daemon on a socket in a temp dir and talks to it
 // from real child processes, so peer credentials and executable hashing are
 // exercised as in production.
