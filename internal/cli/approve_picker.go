@@ -33,7 +33,7 @@ func approveFromQueue(app *App, l paths.Layout) error {
 
 	in, ok := app.Stdin.(*os.File)
 	if !ok || !term.IsTerminal(int(in.Fd())) {
-		printPending(app.Stdout, entries)
+		printPending(app.Stdout, l.ConfigFile(), entries)
 		return usagef("approve: no hash given and stdin is not a terminal; run keychain-auth approve <hash> with one of the hashes above")
 	}
 

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/keychain-auth/keychain-auth/internal/audit"
+	"github.com/keychain-auth/keychain-auth/internal/identity"
 )
 
 func newAuditCmd(app *App) *cobra.Command {
@@ -34,6 +35,18 @@ func newAuditCmd(app *App) *cobra.Command {
 				}
 			}
 			f.Result = audit.Result(strings.ToUpper(result))
+			switch f.Result {
+			case "", audit.ResultAccepted, audit.ResultDenied, audit.ResultGranted, audit.ResultError:
+			default:
+				return usagef("audit: --result %q is not one of accepted, denied, granted, error", result)
+			}
+			// Records hold canonical paths, so a relative path or a symlink
+			// given on the command line is resolved the same way.
+			if f.Binary != "" && !strings.HasPrefix(f.Binary, "sha256:") {
+				if p, err := identity.CanonicalPath(f.Binary); err == nil {
+					f.Binary = p
+				}
+			}
 			recs, err := audit.Read(l.AuditDir, f)
 			if err != nil {
 				return fmt.Errorf("audit: %w", err)
@@ -92,13 +105,13 @@ func newAuditVerifyCmd(app *App) *cobra.Command {
 				return fmt.Errorf("audit verify: %w", err)
 			}
 			if rep.OK() {
-				fmt.Fprintf(app.Stdout, "Audit chain intact: %d records (seq %d to %d) in %d files\n", rep.Records, rep.FirstSeq, rep.LastSeq, len(rep.Files))
+				fmt.Fprintf(app.Stdout, "Audit chain intact: %s (seq %d to %d) in %s\n", plural(rep.Records, "record"), rep.FirstSeq, rep.LastSeq, plural(len(rep.Files), "file"))
 				if rep.MidChain {
 					fmt.Fprintf(app.Stdout, "Records before seq %d were rotated away and cannot be checked.\n", rep.FirstSeq)
 				}
 				return nil
 			}
-			fmt.Fprintf(app.Stdout, "Audit chain broken: %d problems; first: %s\n", len(rep.Breaks), rep.Breaks[0])
+			fmt.Fprintf(app.Stdout, "Audit chain broken (%s). First: %s\n", plural(len(rep.Breaks), "problem"), rep.Breaks[0])
 			for _, b := range rep.Breaks[1:] {
 				fmt.Fprintf(app.Stdout, "  also: %s\n", b)
 			}

@@ -38,7 +38,7 @@ func newListPendingCmd(app *App) *cobra.Command {
 				enc.SetIndent("", "  ")
 				return enc.Encode(entries)
 			}
-			printPending(app.Stdout, entries)
+			printPending(app.Stdout, l.ConfigFile(), entries)
 			return nil
 		},
 	}
@@ -47,7 +47,16 @@ func newListPendingCmd(app *App) *cobra.Command {
 }
 
 // printPending writes the queue in the list-pending text format.
-func printPending(w io.Writer, entries []pending.Entry) {
+// printPending prints the queue in the list-pending format. An entry whose
+// path is registered with another hash gets a note, because that is
+// usually a rebuild that needs upgrade rather than a new approval.
+func printPending(w io.Writer, configFile string, entries []pending.Entry) {
+	registered := map[string]bool{}
+	if c, err := config.Load(configFile); err == nil {
+		for _, b := range c.RegisteredBinaries {
+			registered[b.Path] = true
+		}
+	}
 	if len(entries) == 0 {
 		fmt.Fprintln(w, "No pending binaries waiting for authorization.")
 		return
@@ -57,7 +66,10 @@ func printPending(w io.Writer, entries []pending.Entry) {
 		fmt.Fprintf(w, "Path:      %s\n", e.Path)
 		fmt.Fprintf(w, "Hash:      %s\n", e.Hash)
 		fmt.Fprintf(w, "Command:   %s\n", strings.Join(e.CLIArgs, " "))
-		fmt.Fprintf(w, "Attempted: %s (%d attempts, pid %d, uid %d)\n", e.InvokedAt.UTC().Format(time.RFC3339), e.Attempts, e.PID, e.UID)
+		fmt.Fprintf(w, "Attempted: %s (%s, pid %d, uid %d)\n", e.InvokedAt.UTC().Format(time.RFC3339), plural(e.Attempts, "attempt"), e.PID, e.UID)
+		if registered[e.Path] {
+			fmt.Fprintf(w, "Note:      this path is registered with another hash; if this is a rebuild, run: keychain-auth upgrade %s\n", e.Path)
+		}
 		fmt.Fprintln(w, "----------------------------------------")
 	}
 }
@@ -65,9 +77,9 @@ func printPending(w io.Writer, entries []pending.Entry) {
 func newApproveCmd(app *App) *cobra.Command {
 	return &cobra.Command{
 		Use:   "approve [hash [path]]",
-		Short: "Register a pending binary, with no permissions until you grant some",
+		Short: "Register a pending binary, with no rights until you grant some",
 		Long: `Approve moves a binary from the pending queue into config.json with no
-permissions. The path comes from the queue unless given. The file at that path
+rights. The path comes from the queue unless given. The file at that path
 is hashed again and approval is refused if it no longer matches.
 
 Without arguments on a terminal, approve shows the queue as a list to pick
@@ -121,8 +133,16 @@ func approve(app *App, l paths.Layout, hash, path string) error {
 		return fmt.Errorf("approve: %s now has hash %s, not %s; the file changed since it was queued, run it again and approve the new hash", canonical, current, hash)
 	}
 
+	var already bool
+	var otherHashes []string
 	err = config.Update(l.ConfigFile(), func(c *config.Config) error {
+		for _, b := range c.LookupPath(canonical) {
+			if b.Hash != hash {
+				otherHashes = append(otherHashes, b.Hash)
+			}
+		}
 		if c.Lookup(canonical, hash) != nil {
+			already = true
 			return nil
 		}
 		c.RegisteredBinaries = append(c.RegisteredBinaries, config.Binary{
@@ -136,7 +156,15 @@ func approve(app *App, l paths.Layout, hash, path string) error {
 	if _, _, err := pending.Remove(l.PendingFile(), hash); err != nil {
 		return fmt.Errorf("approve: registered, but removing it from the pending queue failed: %w", err)
 	}
-	fmt.Fprintf(app.Stdout, "Approved %s with hash %s (no permissions yet)\n", canonical, hash)
-	fmt.Fprintf(app.Stdout, "Grant access with: keychain-auth grant %s --read SERVICE\n", canonical)
+	if already {
+		fmt.Fprintf(app.Stdout, "%s with hash %s was already registered; its rights are unchanged (see keychain-auth check %s)\n", canonical, hash, canonical)
+		return nil
+	}
+	fmt.Fprintf(app.Stdout, "Approved %s with hash %s (no rights yet)\n", canonical, hash)
+	fmt.Fprintf(app.Stdout, "Grant rights with: keychain-auth grant %s --read SERVICE [--write SERVICE] [--search]\n", canonical)
+	if len(otherHashes) > 0 {
+		fmt.Fprintf(app.Stderr, "note: %s is also registered with hash %s and keeps that entry's rights. If this is a new build of the same program, keychain-auth upgrade %s moves them to the new hash instead; remove the old entry with keychain-auth revoke %s --remove and register again if you want only one.\n",
+			canonical, strings.Join(otherHashes, ", "), canonical, canonical)
+	}
 	return nil
 }

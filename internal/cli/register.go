@@ -8,6 +8,8 @@ import (
 
 	"github.com/keychain-auth/keychain-auth/internal/config"
 	"github.com/keychain-auth/keychain-auth/internal/identity"
+	"github.com/keychain-auth/keychain-auth/internal/pending"
+	"github.com/keychain-auth/keychain-auth/paths"
 )
 
 func newRegisterCmd(app *App) *cobra.Command {
@@ -48,6 +50,7 @@ updates its hash and keeps the permissions it had.`,
 			if err != nil {
 				return fmt.Errorf("register %q: %w", path, err)
 			}
+			dropPending(app, l, hash)
 			fmt.Fprintf(app.Stdout, "Registered %s with hash %s\n", path, hash)
 			return nil
 		},
@@ -87,8 +90,18 @@ func newUpgradeCmd(app *App) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("upgrade: %w", err)
 			}
+			dropPending(app, l, hash)
 			fmt.Fprintf(app.Stdout, "Upgraded %s to new hash %s\n", path, hash)
 			return nil
 		},
+	}
+}
+
+// dropPending removes hash from the pending queue once it is registered, so
+// list-pending and status stop showing it. A failure is reported but does
+// not undo the registration.
+func dropPending(app *App, l paths.Layout, hash string) {
+	if _, _, err := pending.Remove(l.PendingFile(), hash); err != nil {
+		fmt.Fprintf(app.Stderr, "keychain-auth: note: registered, but removing %s from the pending queue failed: %v\n", hash, err)
 	}
 }

@@ -173,3 +173,11 @@ func rangeArgs(min, max int, names string) cobra.PositionalArgs {
 		return nil
 	}
 }
+
+// plural returns "1 attempt" or "n attempts".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}

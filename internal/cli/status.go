@@ -114,16 +114,19 @@ func printStatus(app *App, rep statusReport) {
 	fmt.Fprintf(w, "Config:        %s\n", rep.ConfigPath)
 	fmt.Fprintf(w, "Socket:        %s\n", rep.SocketPath)
 	fmt.Fprintf(w, "Audit log:     %s\n", rep.AuditPath)
-	fmt.Fprintf(w, "Registered:    %s\n", countText(rep.RegisteredBinaries, "binaries (see keychain-auth list)"))
-	fmt.Fprintf(w, "Pending:       %s\n", countText(rep.PendingEntries, "binaries waiting for approval (see keychain-auth approve)"))
+	fmt.Fprintf(w, "Registered:    %s\n", countText(rep.RegisteredBinaries, "binary", "binaries", "(see keychain-auth list)"))
+	fmt.Fprintf(w, "Pending:       %s\n", countText(rep.PendingEntries, "binary", "binaries", "waiting for approval (see keychain-auth list-pending)"))
 	fmt.Fprintf(w, "Requires sudo: %t\n", rep.RequiresSudo)
 }
 
-func countText(n *int, what string) string {
+func countText(n *int, one, many, rest string) string {
 	if n == nil {
 		return "unknown (the file cannot be read)"
 	}
-	return fmt.Sprintf("%d %s", *n, what)
+	if *n == 1 {
+		return "1 " + one + " " + rest
+	}
+	return fmt.Sprintf("%d %s %s", *n, many, rest)
 }
 
 // countEntries fills the entry counts from the files, leaving a count nil

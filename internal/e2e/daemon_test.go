@@ -332,3 +332,26 @@ func TestGrantAndRevokeUIDs(t *testing.T) {
 		t.Errorf("grant --uid -1 exited %d (%s); want usage error 2", code, errOut)
 	}
 }
+
+func TestRebuildThenUpgrade(t *testing.T) {
+	e := newEnv(t)
+	e.start()
+	client := e.registerClient("rebuilt", "--read", "svc")
+	rebuild(t, client, "rebuilt")
+
+	if got := e.run(client, []string{req("read", "svc", "k")}); len(got) < 1 || got[0] != deniedPend {
+		t.Fatalf("rebuilt binary got %q; want the unregistered denial", got)
+	}
+	out := e.mustCLI("list-pending")
+	if !strings.Contains(out, "if this is a rebuild, run: keychain-auth upgrade "+client) {
+		t.Errorf("list-pending does not point to upgrade for a rebuilt binary:\n%s", out)
+	}
+
+	e.mustCLI("upgrade", client)
+	if out := e.mustCLI("list-pending"); !strings.Contains(out, "No pending binaries waiting for authorization.") {
+		t.Errorf("upgrade left the new hash in the queue:\n%s", out)
+	}
+	if got := e.run(client, []string{req("read", "svc", "k")}); len(got) != 1 || got[0] != okEmpty {
+		t.Errorf("upgraded binary got %q; want success with its old rights", got)
+	}
+}

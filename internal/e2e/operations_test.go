@@ -191,7 +191,7 @@ func TestStatusJSONFields(t *testing.T) {
 	}
 
 	text := e.mustCLI("status")
-	for _, want := range []string{"Uptime:", "Registered:    1 binaries", "Pending:       1 binaries waiting"} {
+	for _, want := range []string{"Uptime:", "Registered:    1 binary ", "Pending:       1 binary waiting"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("status text lacks %q:\n%s", want, text)
 		}
