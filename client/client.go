@@ -100,8 +100,11 @@ func (c *Client) Do(ctx context.Context, req *protocol.Request) (*protocol.Respo
 	}
 
 	e := &Error{Action: req.Action, Service: req.Service, Status: resp.Status, Reason: resp.Reason}
-	if resp.Reason == protocol.ReasonUnregistered {
+	switch resp.Reason {
+	case protocol.ReasonUnregistered:
 		e.Hash = executableHash()
+	case protocol.ReasonServiceNotAllowed, protocol.ReasonActionNotInPolicy:
+		e.Path = executablePath()
 	}
 	return resp, e
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/keychain-auth/keychain-auth/protocol"
@@ -62,6 +63,9 @@ type Error struct {
 	// shows, and that can differ (for example when the binary was replaced
 	// after it started).
 	Hash string
+	// Path is this program's executable path with symlinks resolved, for
+	// the grant command in the message; empty when it cannot be found.
+	Path string
 }
 
 func (e *Error) Error() string {
@@ -79,13 +83,20 @@ func (e *Error) Error() string {
 		if e.Action == protocol.ActionWrite || e.Action == protocol.ActionDelete {
 			flag = "--write"
 		}
-		fmt.Fprintf(&b, `; grant it with "keychain-auth grant <path> %s %s"`, flag, e.Service)
+		fmt.Fprintf(&b, `; grant it with "keychain-auth grant %s %s %s"`, e.pathOrPlaceholder(), flag, e.Service)
 	case protocol.ReasonActionNotInPolicy:
-		b.WriteString(`; prefix reads, prefix deletes and search need the search right ("keychain-auth grant <path> --search")`)
+		fmt.Fprintf(&b, `; prefix reads, prefix deletes and search need the search right ("keychain-auth grant %s --search")`, e.pathOrPlaceholder())
 	case protocol.ReasonInternalError:
 		b.WriteString("; the daemon's secret store or audit log failed, see the daemon's log")
 	}
 	return b.String()
+}
+
+func (e *Error) pathOrPlaceholder() string {
+	if e.Path == "" {
+		return "<path>"
+	}
+	return e.Path
 }
 
 // Unwrap returns the sentinel for e.Reason, or nil for an unknown code.
@@ -93,6 +104,19 @@ func (e *Error) Unwrap() error { return sentinelFor(e.Reason) }
 
 // executableHash returns "sha256:" and the hex SHA-256 of the running
 // executable, or "" when it cannot be read.
+// executablePath returns the running executable's path with symlinks
+// resolved, as the daemon records it, or "" when it cannot be found.
+func executablePath() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	if p, err := filepath.EvalSymlinks(exe); err == nil {
+		return p
+	}
+	return exe
+}
+
 func executableHash() string {
 	exe, err := os.Executable()
 	if err != nil {

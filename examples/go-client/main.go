@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/keychain-auth/keychain-auth/client"
@@ -56,17 +57,21 @@ func run() error {
 	return nil
 }
 
-// explain adds the next step for the errors a user can fix. The client's
-// errors already name the command to run; this shows how a program can
-// branch on them with errors.Is.
+// explain adds what the client's error cannot know: the rights this
+// program needs. It also shows how a program branches on errors.Is.
 func explain(err error) error {
+	const rights = "--read AgentSecrets --write AgentSecrets --search"
+	self := "<this program>"
+	if exe, err := os.Executable(); err == nil {
+		if p, err := filepath.EvalSymlinks(exe); err == nil {
+			self = p
+		}
+	}
 	switch {
-	case errors.Is(err, client.ErrDaemonNotRunning):
-		return fmt.Errorf("%w\nthe daemon is not running; start it and run this program again", err)
 	case errors.Is(err, client.ErrUnregistered):
-		return fmt.Errorf("%w\nthis binary needs approval before it can use keychain-auth", err)
+		return fmt.Errorf("%w\nafter approving it, grant the rights it needs: keychain-auth grant %s %s", err, self, rights)
 	case errors.Is(err, client.ErrServiceNotAllowed), errors.Is(err, client.ErrActionNotInPolicy):
-		return fmt.Errorf("%w\nthis binary is registered but lacks a right it needs", err)
+		return fmt.Errorf("%w\nthis example needs: keychain-auth grant %s %s", err, self, rights)
 	}
 	return err
 }
