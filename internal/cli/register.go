@@ -15,42 +15,16 @@ import (
 func newRegisterCmd(app *App) *cobra.Command {
 	return &cobra.Command{
 		Use:   "register <path>",
-		Short: "Register a binary by path and hash, with no permissions until you grant some",
+		Short: "Register a binary by path and hash, with no rights until you grant some",
 		Long: `Register records the binary's canonical path (symlinks resolved) and the SHA-256
-of its contents in config.json, with no permissions. Registering a path again
-updates its hash and keeps the permissions it had.`,
+of its contents in config.json, with no rights. Registering a path again
+updates its hash and keeps the rights it had.`,
 		Args: exactArgs(1, "one binary path"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			l, err := app.layout()
+			path, hash, err := recordHash(app, "register", args[0], true)
 			if err != nil {
 				return err
 			}
-			path, hash, err := identity.HashFile(args[0])
-			if err != nil {
-				return fmt.Errorf("register: %w", err)
-			}
-			err = config.Update(l.ConfigFile(), func(c *config.Config) error {
-				found := false
-				for i := range c.RegisteredBinaries {
-					if b := &c.RegisteredBinaries[i]; b.Path == path {
-						// Registering by hash is an explicit approval of
-						// this build, so it no longer depends on a signer.
-						b.Hash = hash
-						b.Signer = ""
-						found = true
-					}
-				}
-				if !found {
-					c.RegisteredBinaries = append(c.RegisteredBinaries, config.Binary{
-						Path: path, Hash: hash, RegisteredAt: time.Now().UTC().Truncate(time.Second),
-					})
-				}
-				return nil
-			})
-			if err != nil {
-				return fmt.Errorf("register %q: %w", path, err)
-			}
-			dropPending(app, l, hash)
 			fmt.Fprintf(app.Stdout, "Registered %s with hash %s\n", path, hash)
 			return nil
 		},
@@ -60,41 +34,59 @@ updates its hash and keeps the permissions it had.`,
 func newUpgradeCmd(app *App) *cobra.Command {
 	return &cobra.Command{
 		Use:   "upgrade <path>",
-		Short: "Record the new hash of a registered binary after it was rebuilt, keeping its permissions",
+		Short: "Record the new hash of a registered binary after it was rebuilt, keeping its rights",
 		Args:  exactArgs(1, "one binary path"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			l, err := app.layout()
+			path, hash, err := recordHash(app, "upgrade", args[0], false)
 			if err != nil {
 				return err
 			}
-			path, hash, err := identity.HashFile(args[0])
-			if err != nil {
-				return fmt.Errorf("upgrade: %w", err)
-			}
-			err = config.Update(l.ConfigFile(), func(c *config.Config) error {
-				found := false
-				for i := range c.RegisteredBinaries {
-					if b := &c.RegisteredBinaries[i]; b.Path == path {
-						// Registering by hash is an explicit approval of
-						// this build, so it no longer depends on a signer.
-						b.Hash = hash
-						b.Signer = ""
-						found = true
-					}
-				}
-				if !found {
-					return fmt.Errorf("%q is not registered; register it first with: keychain-auth register %s", path, path)
-				}
-				return nil
-			})
-			if err != nil {
-				return fmt.Errorf("upgrade: %w", err)
-			}
-			dropPending(app, l, hash)
 			fmt.Fprintf(app.Stdout, "Upgraded %s to new hash %s\n", path, hash)
 			return nil
 		},
 	}
+}
+
+// recordHash hashes the file at arg and stores the hash in every entry
+// registered at its canonical path, keeping their rights. With create, a
+// path with no entry gets a new one without rights; otherwise it is an
+// error. The hash is then dropped from the pending queue.
+func recordHash(app *App, verb, arg string, create bool) (path, hash string, err error) {
+	l, err := app.layout()
+	if err != nil {
+		return "", "", err
+	}
+	path, hash, err = identity.HashFile(arg)
+	if err != nil {
+		return "", "", fmt.Errorf("%s: %w", verb, err)
+	}
+	err = config.Update(l.ConfigFile(), func(c *config.Config) error {
+		found := false
+		for i := range c.RegisteredBinaries {
+			if b := &c.RegisteredBinaries[i]; b.Path == path {
+				// Registering by hash is an explicit approval of this
+				// build, so it no longer depends on a signer.
+				b.Hash = hash
+				b.Signer = ""
+				found = true
+			}
+		}
+		switch {
+		case found:
+		case create:
+			c.RegisteredBinaries = append(c.RegisteredBinaries, config.Binary{
+				Path: path, Hash: hash, RegisteredAt: time.Now().UTC().Truncate(time.Second),
+			})
+		default:
+			return fmt.Errorf("%q is not registered; register it first with: keychain-auth register %s", path, path)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", "", fmt.Errorf("%s: %w", verb, err)
+	}
+	dropPending(app, l, hash)
+	return path, hash, nil
 }
 
 // dropPending removes hash from the pending queue once it is registered, so
