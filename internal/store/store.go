@@ -1,8 +1,8 @@
 // Package store declares the secret store interface the daemon serves from.
 //
 // Implementations live in subpackages (memory, vault, secretservice,
-// keychain, wincred) and must all pass storetest.Run. A store sees only
-// authorized operations: policy checks happen before any call.
+// keychain, wincred) and must all pass storetest.Run. A store receives only
+// authorized operations, because policy checks happen before any call.
 package store
 
 import (
@@ -11,9 +11,9 @@ import (
 	"strings"
 )
 
-// ErrNotFound reports a target with no stored value. Get never returns it
-// (missing targets are omitted); backends use it internally and callers that
-// look up a single item may test for it with errors.Is.
+// ErrNotFound reports a target with no stored value. Get never returns it,
+// because it omits missing targets. Backends use it internally, and callers
+// that look up a single item may test for it with errors.Is.
 var ErrNotFound = errors.New("secret not found")
 
 // Item is one stored secret and its metadata.
@@ -30,7 +30,7 @@ type Query struct {
 	Prefixes []string
 	// Attributes keeps items that carry every given key with the given value.
 	Attributes map[string]string
-	// WithValues asks for values; search never sets it.
+	// WithValues requests values. Search never sets it.
 	WithValues bool
 }
 
@@ -58,8 +58,8 @@ type Store interface {
 	Close() error
 }
 
-// Describer is implemented by stores that can say what they protect against,
-// for the status command.
+// Describer is implemented by stores that can describe what they protect
+// against, for the status command.
 type Describer interface {
 	// Describe returns the backend name and a one-line protection summary.
 	Describe() (name, protection string)
