@@ -155,7 +155,7 @@ func (s *Server) rejectUnregistered(c *conn) {
 // serve handles requests in order until the client closes, idles out, or
 // sends an oversize line.
 func (s *Server) serve(ctx context.Context, c *conn) {
-	r := bufio.NewReaderSize(c.nc, readBufferSize)
+	r := bufio.NewReaderSize(newRequestReader(c.nc, c.pid), readBufferSize)
 	// bufio.Writer sends a response larger than its buffer straight to the
 	// connection, bypassing Flush, so the deadline is set on every write.
 	w := bufio.NewWriterSize(deadlineWriter{c.nc, s.cfg.WriteTimeout}, readBufferSize)
@@ -196,6 +196,9 @@ func (s *Server) endOfStream(c *conn, w *bufio.Writer, err error) {
 		s.log.Debug("connection closed by client", "pid", c.id.PID)
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		s.log.Debug("connection closed: idle timeout", "pid", c.id.PID, "timeout", s.cfg.IdleTimeout)
+	case errors.Is(err, errForeignWriter):
+		s.limiter.Warn("connection closed: a process other than the identified caller wrote to it", "pid", c.id.PID, "path", c.id.Path, "error", err)
+		s.audit(s.record(c, audit.EventRequest, nil, audit.ResultDenied, "foreign_writer"))
 	case c.evicted.Load():
 		s.limiter.Info("idle connection closed to admit another", "pid", c.id.PID)
 	case errors.Is(err, net.ErrClosed):

@@ -138,6 +138,9 @@ func New(cfg Config) *Server {
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
 	defer stop()
+	if err := enableWriterCredentials(ln); err != nil {
+		return err
+	}
 
 	var tempDelay time.Duration
 	for {

@@ -11,8 +11,12 @@
 //	    reads one secret to prove the connection is authenticated, then runs
 //	    PATH (fork and exec, or exec in place) as "kaprobe use-fd", which
 //	    tries to send REQ on the inherited descriptor.
-//	kaprobe use-fd -fd N -line REQ
+//	kaprobe use-fd -fd N -line REQ [-delay D]
 //	    sends REQ on descriptor N and prints the response, or "no-fd".
+//	kaprobe borrow -socket S -exec PATH -line REQ [-delay D]
+//	    connects without sending, forks a child that sends REQ on the
+//	    inherited descriptor after D, and execs PATH (a registered program,
+//	    run with the argument "3") in place.
 //	kaprobe late -socket S -line REQ
 //	    waits for a line on standard input, then connects, sends REQ and
 //	    prints the response.
@@ -31,7 +35,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: kaprobe load|inherit|use-fd|late|argv [flags]")
+		fmt.Fprintln(os.Stderr, "usage: kaprobe load|inherit|use-fd|borrow|late|argv [flags]")
 		os.Exit(2)
 	}
 	if err := run(os.Args[1], os.Args[2:]); err != nil {

@@ -48,10 +48,20 @@ func run(mode string, args []string) error {
 	case "use-fd":
 		fd := fs.Int("fd", -1, "descriptor number")
 		line := fs.String("line", "", "request line")
+		delay := fs.Duration("delay", 0, "wait this long before sending")
 		if err := fs.Parse(args); err != nil {
 			return err
 		}
+		time.Sleep(*delay)
 		return useFD(*fd, *line)
+	case "borrow":
+		exe := fs.String("exec", "", "registered program to exec in place")
+		line := fs.String("line", "", "request line the child sends")
+		delay := fs.Duration("delay", time.Second, "how long the child waits before sending")
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		return borrow(*socket, *exe, *line, *delay)
 	case "late":
 		line := fs.String("line", "", "request line")
 		if err := fs.Parse(args); err != nil {
@@ -177,6 +187,40 @@ func inherit(socket, exe string, keep, inPlace bool, line string) error {
 		return fmt.Errorf("child exited with status %d", ws.ExitStatus())
 	}
 	return nil
+}
+
+// borrow connects without sending anything, forks a child that keeps the
+// descriptor and sends line after delay, then execs the registered program
+// exe in place, so the connecting PID runs a registered binary while an
+// unregistered process writes the requests.
+func borrow(socket, exe, line string, delay time.Duration) error {
+	c, err := net.Dial("unix", socket)
+	if err != nil {
+		return err
+	}
+	raw, err := c.(*net.UnixConn).SyscallConn()
+	if err != nil {
+		return err
+	}
+	var fd int
+	var ctlErr error
+	raw.Control(func(f uintptr) {
+		fd = int(f)
+		_, ctlErr = unix.FcntlInt(f, unix.F_SETFD, 0)
+	})
+	if ctlErr != nil {
+		return ctlErr
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	argv := []string{self, "use-fd", "-fd", strconv.Itoa(fd), "-line", line, "-delay", delay.String()}
+	if _, err := syscall.ForkExec(self, argv, &syscall.ProcAttr{Env: os.Environ(), Files: []uintptr{0, 1, 2}}); err != nil {
+		return fmt.Errorf("fork and exec the writer: %w", err)
+	}
+	os.Stdout.Sync()
+	return syscall.Exec(exe, []string{exe, "3"}, os.Environ())
 }
 
 // useFD runs the use-fd mode: it reports "no-fd" unless fd is an inherited
