@@ -90,8 +90,11 @@ type Record struct {
 	Service string   `json:"service"`
 	Match   string   `json:"match,omitempty"` // "exact" or "prefix"
 	Targets []string `json:"targets"`
-	Result  Result   `json:"result"`
-	Reason  string   `json:"reason"`
+	// TargetsOmitted counts request targets left out of Targets because the
+	// request named more than a record keeps.
+	TargetsOmitted int    `json:"targets_omitted,omitempty"`
+	Result         Result `json:"result"`
+	Reason         string `json:"reason"`
 }
 
 // validate rejects a record whose event or result is not one of the

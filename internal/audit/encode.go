@@ -54,7 +54,12 @@ func appendRecord(buf []byte, r *Record, seq uint64, prev *[32]byte) []byte {
 		}
 		buf = protocol.AppendString(buf, t)
 	}
-	buf = append(buf, `],"result":`...)
+	buf = append(buf, ']')
+	if r.TargetsOmitted > 0 {
+		buf = append(buf, `,"targets_omitted":`...)
+		buf = strconv.AppendInt(buf, int64(r.TargetsOmitted), 10)
+	}
+	buf = append(buf, `,"result":`...)
 	buf = protocol.AppendString(buf, string(r.Result))
 	buf = append(buf, `,"reason":`...)
 	buf = protocol.AppendString(buf, r.Reason)

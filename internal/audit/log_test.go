@@ -632,7 +632,7 @@ func TestTargetLoggedButNoValueField(t *testing.T) {
 
 	// Record must not gain a field that could carry a secret value.
 	wantTags := []string{"time", "seq", "prev", "event", "pid", "uid", "binary_path", "binary_hash",
-		"verified_by,omitempty", "signer,omitempty", "service", "match,omitempty", "targets", "result", "reason"}
+		"verified_by,omitempty", "signer,omitempty", "service", "match,omitempty", "targets", "targets_omitted,omitempty", "result", "reason"}
 	var gotTags []string
 	typ := reflect.TypeFor[Record]()
 	for i := range typ.NumField() {

@@ -227,7 +227,7 @@ func (s *Server) record(c *conn, event audit.Event, req *protocol.Request, resul
 	}
 	if req != nil {
 		r.Service = req.Service
-		r.Targets = req.Targets
+		r.Targets, r.TargetsOmitted = auditTargets(req.Targets)
 		if req.Match == protocol.MatchPrefix {
 			r.Match = string(req.Match)
 		}
@@ -246,4 +246,25 @@ type deadlineWriter struct {
 func (d deadlineWriter) Write(p []byte) (int, error) {
 	d.nc.SetWriteDeadline(time.Now().Add(d.timeout))
 	return d.nc.Write(p)
+}
+
+// Bounds on the target names one audit record keeps. Without them, a
+// caller with no rights at all could send denied requests of 1 MiB of
+// names each and rotate the older history out of the log.
+const (
+	maxAuditTargets     = 64
+	maxAuditTargetBytes = 8 << 10
+)
+
+// auditTargets returns the leading targets that fit the bounds and how
+// many were left out.
+func auditTargets(targets []string) ([]string, int) {
+	size := 0
+	for i, t := range targets {
+		size += len(t)
+		if i == maxAuditTargets || size > maxAuditTargetBytes {
+			return targets[:i], len(targets) - i
+		}
+	}
+	return targets, 0
 }

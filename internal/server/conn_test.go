@@ -1,0 +1,37 @@
+package server
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestAuditTargets(t *testing.T) {
+	many := make([]string, 100)
+	for i := range many {
+		many[i] = "k"
+	}
+	tests := []struct {
+		name        string
+		targets     []string
+		wantKept    int
+		wantOmitted int
+	}{
+		{name: "none", targets: nil, wantKept: 0, wantOmitted: 0},
+		{name: "few", targets: []string{"a", "b"}, wantKept: 2, wantOmitted: 0},
+		{name: "exactly the count bound", targets: many[:maxAuditTargets], wantKept: maxAuditTargets, wantOmitted: 0},
+		{name: "over the count bound", targets: many, wantKept: maxAuditTargets, wantOmitted: 100 - maxAuditTargets},
+		{name: "one huge target", targets: []string{strings.Repeat("x", maxAuditTargetBytes+1), "b"}, wantKept: 0, wantOmitted: 2},
+		{name: "size bound reached midway", targets: []string{strings.Repeat("x", maxAuditTargetBytes-1), "ab", "c"}, wantKept: 1, wantOmitted: 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			kept, omitted := auditTargets(tt.targets)
+			if len(kept) != tt.wantKept {
+				t.Errorf("auditTargets kept %d targets; want %d", len(kept), tt.wantKept)
+			}
+			if omitted != tt.wantOmitted {
+				t.Errorf("auditTargets omitted %d targets; want %d", omitted, tt.wantOmitted)
+			}
+		})
+	}
+}
