@@ -39,6 +39,9 @@ func Update(path string, fn func(*Config) error) error {
 	if err != nil {
 		return fmt.Errorf("update config %q: %w", path, err)
 	}
+	if len(data) > MaxFileSize {
+		return fmt.Errorf("update config %q: the result would be %d bytes, over the %d-byte limit Load accepts; remove unused entries with keychain-auth revoke --remove", path, len(data), MaxFileSize)
+	}
 	if _, err := parseFile(path, data); err != nil {
 		return fmt.Errorf("update config: the edited config is invalid: %w", err)
 	}

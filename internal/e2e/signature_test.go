@@ -5,6 +5,7 @@ package e2e
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -162,4 +163,36 @@ func TestSignedBinaries(t *testing.T) {
 		}
 		e.mustCLI("trust", pub, "--service", "a")
 	})
+}
+
+// TestSignerEntriesBounded runs hard links of one signed binary, each a new
+// path: the signer gets at most 64 entries, so copies cannot grow
+// config.json without bound.
+func TestSignerEntriesBounded(t *testing.T) {
+	e := newEnv(t)
+	e.start()
+	priv, pub := e.signingKey("prolific")
+	e.mustCLI("trust", pub, "--service", "cap")
+	original := e.copyClient("signed-original")
+	e.mustCLI("sign", "--key", priv, original)
+
+	const maxEntries = 64
+	write := `{"type":"REQUEST","action":"write","service":"cap","targets":["k"],"values":["v"]}`
+	for i := range maxEntries + 1 {
+		link := filepath.Join(e.dir, "bin", fmt.Sprintf("link-%02d", i))
+		if err := os.Link(original, link); err != nil {
+			t.Fatal(err)
+		}
+		got := e.run(link, []string{write})
+		want := okEmpty
+		if i >= maxEntries {
+			want = deniedPend
+		}
+		if len(got) < 1 || got[0] != want {
+			t.Fatalf("link %d got %q; want %s", i, got, want)
+		}
+	}
+	if !strings.Contains(e.stderr.String(), "signer already has the maximum number of entries") {
+		t.Errorf("daemon log does not explain the refusal:\n%s", e.stderr.String())
+	}
 }

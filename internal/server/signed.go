@@ -56,6 +56,14 @@ func (s *Server) signerTrusted(cfg *config.Config, signer string) bool {
 // not replace.
 var errTakeover = errors.New("an entry approved by hash or by another signer exists at this path")
 
+// maxEntriesPerSigner bounds the entries a signature creates. Each copy or
+// hard link of a signed binary is a new path, so without a bound anyone who
+// can run one could grow config.json until it no longer loads.
+const maxEntriesPerSigner = 64
+
+// errSignerFull reports a signer that already has maxEntriesPerSigner entries.
+var errSignerFull = errors.New("the signer already has the maximum number of entries")
+
 // authenticateSigned accepts a caller whose executable carries a KCAS
 // trailer verified by a trusted signer. It creates (or, for a new build at
 // the same path, updates the hash of) an entry recording the signer, with
@@ -71,8 +79,12 @@ func (s *Server) authenticateSigned(c *conn, cfg *config.Config) bool {
 
 	err := s.cfg.Policy.Update(func(cur *config.Config) error {
 		found := false
+		fromSigner := 0
 		for i := range cur.RegisteredBinaries {
 			b := &cur.RegisteredBinaries[i]
+			if b.Signer == signer {
+				fromSigner++
+			}
 			if b.Path != c.id.Path {
 				continue
 			}
@@ -81,6 +93,9 @@ func (s *Server) authenticateSigned(c *conn, cfg *config.Config) bool {
 			}
 			b.Hash = c.id.Hash
 			found = true
+		}
+		if !found && fromSigner >= maxEntriesPerSigner {
+			return errSignerFull
 		}
 		if !found {
 			cur.RegisteredBinaries = append(cur.RegisteredBinaries, config.Binary{
@@ -95,6 +110,10 @@ func (s *Server) authenticateSigned(c *conn, cfg *config.Config) bool {
 		}
 		return nil
 	})
+	if errors.Is(err, errSignerFull) {
+		s.limiter.Warn("signed binary treated as unregistered: its signer already has the maximum number of entries; remove unused ones with keychain-auth revoke --remove", "pid", c.id.PID, "path", c.id.Path, "signer", signer, "max_entries", maxEntriesPerSigner)
+		return false
+	}
 	if errors.Is(err, errTakeover) {
 		s.limiter.Warn("signed binary treated as unregistered: its path belongs to an entry approved by hash or by another signer", "pid", c.id.PID, "path", c.id.Path, "signer", signer)
 		return false
