@@ -41,7 +41,13 @@ func TestMain(m *testing.M) {
 		"github.com/keychain-auth/keychain-auth/cmd/keychain-auth":     daemonBin,
 		"github.com/keychain-auth/keychain-auth/internal/e2e/kaclient": clientBin,
 	} {
-		cmd := exec.Command("go", "build", "-o", out, pkg)
+		args := []string{"build", "-o", out}
+		// KCA_E2E_RACE=1 builds the daemon and clients with the race
+		// detector, so the server code runs under it.
+		if os.Getenv("KCA_E2E_RACE") == "1" {
+			args = append(args, "-race")
+		}
+		cmd := exec.Command("go", append(args, pkg)...)
 		cmd.Stderr = os.Stderr
 		if err := cmd.Run(); err != nil {
 			fmt.Fprintf(os.Stderr, "build %s: %v\n", pkg, err)
@@ -105,6 +111,8 @@ func (e *env) environ() []string {
 		"XDG_CONFIG_HOME=" + filepath.Join(e.dir, "xdg-config"),
 		"XDG_DATA_HOME=" + filepath.Join(e.dir, "xdg-data"),
 		"PATH=" + os.Getenv("PATH"),
+		// Binaries built with -race otherwise sleep a second at exit.
+		"GORACE=atexit_sleep_ms=0",
 	}, e.extraEnv...)
 }
 
@@ -149,6 +157,11 @@ func (e *env) stop() {
 		return
 	}
 	e.daemon.Process.Signal(os.Interrupt)
+	defer func() {
+		if strings.Contains(e.stderr.String(), "WARNING: DATA RACE") {
+			e.t.Errorf("the race detector reported a data race in the daemon:\n%s", e.stderr.String())
+		}
+	}()
 	select {
 	case <-e.exited:
 	case <-time.After(20 * time.Second):
