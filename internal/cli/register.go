@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -73,6 +74,7 @@ func recordHash(app *App, verb, arg string, create bool) (path, hash string, err
 		}
 		switch {
 		case found:
+			mergeEntriesAt(c, path)
 		case create:
 			c.RegisteredBinaries = append(c.RegisteredBinaries, config.Binary{
 				Path: path, Hash: hash, RegisteredAt: time.Now().UTC().Truncate(time.Second),
@@ -96,4 +98,41 @@ func dropPending(app *App, l paths.Layout, hash string) {
 	if _, _, err := pending.Remove(l.PendingFile(), hash); err != nil {
 		fmt.Fprintf(app.Stderr, "keychain-auth: note: registered, but removing %s from the pending queue failed: %v\n", hash, err)
 	}
+}
+
+// mergeEntriesAt folds every entry registered at path into the first one,
+// which keeps the union of their rights. After register or upgrade they all
+// carry the same hash, and duplicates would only make list and grant harder
+// to read.
+func mergeEntriesAt(c *config.Config, path string) {
+	first := -1
+	kept := c.RegisteredBinaries[:0]
+	for _, b := range c.RegisteredBinaries {
+		if b.Path != path {
+			kept = append(kept, b)
+			continue
+		}
+		if first < 0 {
+			first = len(kept)
+			kept = append(kept, b)
+			continue
+		}
+		into := &kept[first]
+		into.AllowedReadServices = addAll(into.AllowedReadServices, b.AllowedReadServices)
+		into.AllowedWriteServices = addAll(into.AllowedWriteServices, b.AllowedWriteServices)
+		if b.CanSearch.All {
+			into.CanSearch = config.SearchRight{All: true}
+		} else if !into.CanSearch.All {
+			into.CanSearch.Services = addAll(into.CanSearch.Services, b.CanSearch.Services)
+		}
+		for _, u := range b.UIDs {
+			if !slices.Contains(into.UIDs, u) {
+				into.UIDs = append(into.UIDs, u)
+			}
+		}
+		if b.RegisteredAt.Before(into.RegisteredAt) {
+			into.RegisteredAt = b.RegisteredAt
+		}
+	}
+	c.RegisteredBinaries = kept
 }

@@ -355,3 +355,32 @@ func TestRebuildThenUpgrade(t *testing.T) {
 		t.Errorf("upgraded binary got %q; want success with its old rights", got)
 	}
 }
+
+func TestUpgradeMergesEntriesAtPath(t *testing.T) {
+	e := newEnv(t)
+	client := e.registerClient("twice", "--read", "a")
+	rebuild(t, client, "second")
+	// Approving the new build by hash adds a second entry at the same path.
+	_, hash, err := hashOf(client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.mustCLI("approve", hash, client)
+	e.mustCLI("grant", client, "--write", "b")
+	e.mustCLI("upgrade", client)
+
+	var entries []struct {
+		Path  string   `json:"path"`
+		Read  []string `json:"allowed_read_services"`
+		Write []string `json:"allowed_write_services"`
+	}
+	if err := json.Unmarshal([]byte(e.mustCLI("list", "--json")), &entries); err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 {
+		t.Fatalf("after upgrade %d entries at %s; want them merged into 1: %+v", len(entries), client, entries)
+	}
+	if strings.Join(entries[0].Read, ",") != "a" || strings.Join(entries[0].Write, ",") != "b" {
+		t.Errorf("merged entry has read %v, write %v; want read [a], write [b]", entries[0].Read, entries[0].Write)
+	}
+}
