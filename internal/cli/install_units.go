@@ -100,6 +100,9 @@ ListenStream=` + listen + `
 # The daemon checks these modes and refuses a socket that others can reach.
 SocketMode=0600
 DirectoryMode=0700
+# The daemon checks that the process which wrote each request is the one it
+# identified; the kernel tags data with the writer only with this set.
+PassCredentials=yes
 Accept=no
 RemoveOnStop=yes
 

@@ -192,7 +192,19 @@ func TestSignerEntriesBounded(t *testing.T) {
 			t.Fatalf("link %d got %q; want %s", i, got, want)
 		}
 	}
-	if !strings.Contains(e.stderr.String(), "signer already has the maximum number of entries") {
-		t.Errorf("daemon log does not explain the refusal:\n%s", e.stderr.String())
+	var entries []struct {
+		Signer string `json:"signer"`
+	}
+	if err := json.Unmarshal([]byte(e.mustCLI("list", "--json")), &entries); err != nil {
+		t.Fatal(err)
+	}
+	fromSigner := 0
+	for _, en := range entries {
+		if en.Signer == pub {
+			fromSigner++
+		}
+	}
+	if fromSigner != maxEntries {
+		t.Errorf("config has %d entries from the signer; want %d", fromSigner, maxEntries)
 	}
 }

@@ -22,6 +22,12 @@ var ErrNotSupported = errors.New("peer credentials are not supported on this pla
 // enforces the same-user rule (Windows, which has no numeric UID to compare).
 var ErrOtherUser = errors.New("peer runs as another user")
 
+// ErrForeignNamespace reports a peer in another PID or user namespace than
+// the daemon's. A process that owns its user namespace may put any PID of
+// its PID namespace in the credentials it sends, so such peers could
+// impersonate another process to the per-request writer check.
+var ErrForeignNamespace = errors.New("peer runs in another PID or user namespace than the daemon")
+
 // ErrProcessGone reports that the peer process exited or was replaced.
 var ErrProcessGone = errors.New("peer process exited or was replaced")
 

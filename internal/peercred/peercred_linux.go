@@ -53,6 +53,11 @@ func get(conn net.Conn) (*Cred, error) {
 		return nil, fmt.Errorf("read peer credentials: kernel reported pid %d", ucred.Pid)
 	}
 
+	if err := checkNamespaces(int(ucred.Pid)); err != nil {
+		closeFD(pidfd)
+		return nil, fmt.Errorf("read peer credentials: %w", err)
+	}
+
 	c := &Cred{PID: int(ucred.Pid), UID: ucred.Uid, pin: pin{pidfd: pidfd}}
 	// A pidfd pins the process by itself. Without one, the start time is
 	// what tells the connecting process from a later one with its PID.
@@ -138,4 +143,22 @@ func parseStartTime(stat []byte) (uint64, error) {
 		return 0, fmt.Errorf("parse /proc stat start time: %w", err)
 	}
 	return v, nil
+}
+
+// checkNamespaces rejects a peer whose PID or user namespace differs from
+// the daemon's.
+func checkNamespaces(pid int) error {
+	for _, ns := range []string{"pid", "user"} {
+		var own, peer unix.Stat_t
+		if err := unix.Stat("/proc/self/ns/"+ns, &own); err != nil {
+			return fmt.Errorf("read own %s namespace: %w", ns, err)
+		}
+		if err := unix.Stat("/proc/"+strconv.Itoa(pid)+"/ns/"+ns, &peer); err != nil {
+			return fmt.Errorf("read %s namespace of pid %d: %w", ns, pid, err)
+		}
+		if own.Dev != peer.Dev || own.Ino != peer.Ino {
+			return fmt.Errorf("%w (%s namespace)", ErrForeignNamespace, ns)
+		}
+	}
+	return nil
 }

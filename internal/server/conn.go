@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/keychain-auth/keychain-auth/internal/audit"
 	"github.com/keychain-auth/keychain-auth/internal/config"
@@ -85,7 +87,10 @@ func (s *Server) handle(ctx context.Context, nc net.Conn) {
 	c.id = id
 
 	if (s.cfg.SelfHash != "" && id.Hash == s.cfg.SelfHash) || (s.cfg.SelfPath != "" && id.Path == s.cfg.SelfPath) {
+		// The CLI probing whether the daemon runs: nothing is served, but
+		// the connection is still on record.
 		s.log.Debug("liveness probe from keychain-auth", "pid", id.PID)
+		s.audit(s.record(c, audit.EventConnect, nil, audit.ResultDenied, "liveness_probe"))
 		return
 	}
 
@@ -196,6 +201,9 @@ func (s *Server) endOfStream(c *conn, w *bufio.Writer, err error) {
 		s.log.Debug("connection closed by client", "pid", c.id.PID)
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		s.log.Debug("connection closed: idle timeout", "pid", c.id.PID, "timeout", s.cfg.IdleTimeout)
+	case errors.Is(err, errNoCredentials):
+		s.limiter.Warn("connection closed: request data carries no writer credentials, because the client connected before SO_PASSCRED was set on the socket", "pid", c.id.PID, "path", c.id.Path)
+		s.audit(s.record(c, audit.EventRequest, nil, audit.ResultError, "no_writer_credentials"))
 	case errors.Is(err, errForeignWriter):
 		s.limiter.Warn("connection closed: a process other than the identified caller wrote to it", "pid", c.id.PID, "path", c.id.Path, "error", err)
 		s.audit(s.record(c, audit.EventRequest, nil, audit.ResultDenied, "foreign_writer"))
@@ -226,7 +234,7 @@ func (s *Server) record(c *conn, event audit.Event, req *protocol.Request, resul
 		Signer:     c.signer,
 	}
 	if req != nil {
-		r.Service = req.Service
+		r.Service = auditService(req.Service)
 		r.Targets, r.TargetsOmitted = auditTargets(req.Targets)
 		if req.Match == protocol.MatchPrefix {
 			r.Match = string(req.Match)
@@ -255,6 +263,24 @@ const (
 	maxAuditTargets     = 64
 	maxAuditTargetBytes = 8 << 10
 )
+
+// maxAuditServiceBytes bounds the service name kept in an audit record,
+// for the same reason as the target bounds.
+const maxAuditServiceBytes = 256
+
+// auditService returns service, or for a longer name its first
+// maxAuditServiceBytes bytes (cut at a character boundary) marked with the
+// full length.
+func auditService(service string) string {
+	if len(service) <= maxAuditServiceBytes {
+		return service
+	}
+	cut := maxAuditServiceBytes
+	for cut > 0 && !utf8.RuneStart(service[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s...(%d bytes)", service[:cut], len(service))
+}
 
 // auditTargets returns the leading targets that fit the bounds and how
 // many were left out.

@@ -3,6 +3,7 @@ package server
 import (
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestAuditTargets(t *testing.T) {
@@ -33,5 +34,22 @@ func TestAuditTargets(t *testing.T) {
 				t.Errorf("auditTargets omitted %d targets; want %d", omitted, tt.wantOmitted)
 			}
 		})
+	}
+}
+
+func TestAuditService(t *testing.T) {
+	if got := auditService("aws"); got != "aws" {
+		t.Errorf("auditService(aws) = %q; want it unchanged", got)
+	}
+	long := strings.Repeat("é", maxAuditServiceBytes)
+	got := auditService(long)
+	if !strings.HasSuffix(got, "...(512 bytes)") {
+		t.Errorf("auditService of a 512-byte name = %q; want it cut and marked with its length", got)
+	}
+	if len(got) > maxAuditServiceBytes+len("...(512 bytes)") {
+		t.Errorf("auditService kept %d bytes; want at most %d plus the mark", len(got), maxAuditServiceBytes)
+	}
+	if !utf8.ValidString(got) {
+		t.Errorf("auditService cut inside a character: %q", got)
 	}
 }

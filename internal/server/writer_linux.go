@@ -14,12 +14,12 @@ import (
 // the one identified at connect.
 var errForeignWriter = errors.New("request written by another process than the one that connected")
 
-// enableWriterCredentials sets SO_PASSCRED on the listening socket. Accepted
-// sockets inherit it, and the kernel then tags every chunk of stream data
-// with the credentials of the process that wrote it and never merges data
-// from different writers into one read. Bytes sent before accept are tagged
-// too, because the kernel always attaches credentials while no one has
-// accepted the connection yet.
+// enableWriterCredentials sets SO_PASSCRED on the listening socket, so the
+// kernel tags every chunk of stream data with the credentials of the
+// process that wrote it and never merges data from different writers into
+// one read. Connections take the option from the listener when they connect
+// (Linux 6.18), so transport.Listen sets it before listen() and this call
+// only guards listeners created some other way.
 func enableWriterCredentials(ln net.Listener) error {
 	sc, ok := ln.(interface {
 		SyscallConn() (syscall.RawConn, error)
@@ -59,16 +59,21 @@ func newRequestReader(nc net.Conn, pid int) io.Reader {
 	if !ok {
 		return nc
 	}
-	return &writerCheckedReader{conn: uc, pid: int32(pid), oob: make([]byte, unix.CmsgSpace(unix.SizeofUcred)*2)}
+	// The buffer fits exactly one credentials message. The kernel places
+	// credentials first, so descriptors a client passes with SCM_RIGHTS do
+	// not fit: the kernel discards them and sets MSG_CTRUNC, which closes
+	// the connection. A larger buffer would install them in the daemon.
+	return &writerCheckedReader{conn: uc, pid: int32(pid), oob: make([]byte, unix.CmsgSpace(unix.SizeofUcred))}
 }
 
 func (r *writerCheckedReader) Read(p []byte) (int, error) {
 	n, oobn, flags, _, err := r.conn.ReadMsgUnix(p, r.oob)
+	closePassedFDs(r.oob[:oobn])
 	if n == 0 {
 		return 0, err
 	}
 	if flags&unix.MSG_CTRUNC != 0 {
-		return 0, fmt.Errorf("%w: control data truncated", errForeignWriter)
+		return 0, fmt.Errorf("%w: the client sent control data other than its credentials, such as file descriptors", errForeignWriter)
 	}
 	if err := r.checkWriter(r.oob[:oobn]); err != nil {
 		return 0, err
@@ -91,5 +96,31 @@ func (r *writerCheckedReader) checkWriter(oob []byte) error {
 		}
 		return nil
 	}
-	return fmt.Errorf("%w: no credentials attached", errForeignWriter)
+	return errNoCredentials
+}
+
+// errNoCredentials reports data without the writer's credentials, which
+// happens only when SO_PASSCRED was not yet set on the listening socket as
+// the client connected.
+var errNoCredentials = fmt.Errorf("%w: no credentials attached", errForeignWriter)
+
+// closePassedFDs closes any descriptors that arrived with SCM_RIGHTS, as a
+// second guard against a client filling the daemon's descriptor table.
+func closePassedFDs(oob []byte) {
+	if len(oob) == 0 {
+		return
+	}
+	msgs, err := unix.ParseSocketControlMessage(oob)
+	if err != nil {
+		return
+	}
+	for i := range msgs {
+		fds, err := unix.ParseUnixRights(&msgs[i])
+		if err != nil {
+			continue
+		}
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+	}
 }

@@ -73,6 +73,12 @@ func listenerFromFD(fd int, opts Options) (Listener, error) {
 	if err := checkActivatedSocket(fd, path); err != nil {
 		return nil, err
 	}
+	// The socket unit should set PassCredentials=yes so that clients that
+	// connected before the daemon started carry credentials too; setting
+	// it here covers every later connection.
+	if err := enablePassCred(fd); err != nil {
+		return nil, fmt.Errorf("socket activation: %w", err)
+	}
 	if err := checkActivatedDir(filepath.Dir(path), opts.Mode); err != nil {
 		return nil, err
 	}

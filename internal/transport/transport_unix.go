@@ -78,7 +78,7 @@ func listen(opts Options) (Listener, error) {
 	// Bind under a restrictive umask so the socket has its final mode from
 	// the first instant; a chmod afterwards would leave a window.
 	old := unix.Umask(int(sockUmask))
-	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	ln, err := listenUnix(path)
 	unix.Umask(old)
 	if err != nil {
 		lock.Close()
