@@ -175,7 +175,7 @@ func (c *Cache) load(old *cacheState, statID fileID) (*cacheState, error) {
 }
 
 // Update applies fn to the config file under its lock, as the package-level
-// Update does; the next Current call sees the result.
+// Update does, and the next Current call returns the result.
 func (c *Cache) Update(fn func(*Config) error) error {
 	return Update(c.path, fn)
 }

@@ -57,8 +57,8 @@ type Options struct {
 	NoHashCache bool
 }
 
-// State is what the running daemon publishes next to its socket for the
-// status command. It contains no secret.
+// State is the running daemon's status record, published next to its socket
+// for the status command. It contains no secret.
 type State struct {
 	PID        int       `json:"pid"`
 	Version    string    `json:"version"`

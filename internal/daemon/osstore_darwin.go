@@ -8,7 +8,7 @@ import (
 	"github.com/keychain-auth/keychain-auth/internal/store/keychain"
 )
 
-// probeOSStore checks that the login keychain answers a query.
+// probeOSStore checks that the login keychain responds to a query.
 func probeOSStore(ctx context.Context, opts Options) error {
 	return keychain.Probe()
 }

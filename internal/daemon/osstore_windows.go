@@ -8,8 +8,8 @@ import (
 	"github.com/keychain-auth/keychain-auth/internal/store/wincred"
 )
 
-// probeOSStore checks that Credential Manager answers an enumeration; it
-// fails in sessions without a credential store, such as service accounts.
+// probeOSStore checks that Credential Manager responds to an enumeration.
+// It fails in sessions without a credential store, such as service accounts.
 func probeOSStore(ctx context.Context, opts Options) error {
 	return wincred.Probe()
 }

@@ -180,9 +180,9 @@ func TestAttackBinaryReplacedWhileRunning(t *testing.T) {
 // connection to an unregistered program. With close-on-exec, which Go's
 // net package and this project's clients set, the program never gets the
 // descriptor. A client that clears FD_CLOEXEC on purpose still cannot lend
-// its identity: a forked child's request is closed because the kernel tags
-// it with the child's PID, and a program exec'd in place is denied because
-// it no longer runs the executable that connected.
+// its identity. A forked child's request is closed because the kernel tags
+// it with the child's PID. A program exec'd in place is denied because it
+// no longer runs the executable that connected.
 func TestAttackInheritedConnection(t *testing.T) {
 	e := newEnv(t)
 	e.start()

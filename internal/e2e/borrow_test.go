@@ -15,8 +15,8 @@ import (
 // TestAttackBorrowedIdentity plays an unregistered program that connects,
 // forks a child holding the connection, and execs a registered binary in
 // its own PID before the daemon identifies it. Every identity check then
-// sees the registered binary, but the requests come from the child, so the
-// daemon must close the connection instead of answering.
+// finds the registered binary, but the requests come from the child, so the
+// daemon must close the connection instead of responding.
 func TestAttackBorrowedIdentity(t *testing.T) {
 	e := newEnv(t)
 	e.start()

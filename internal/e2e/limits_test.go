@@ -42,10 +42,10 @@ func TestConnectionCapPerProcess(t *testing.T) {
 }
 
 // TestConnectionCapEvictsIdle fills the global cap with idle connections
-// from one process and checks that another program is still served: one
-// idle connection is closed to make room (the one idle the longest, which
-// the test does not pin down because goroutine scheduling decides when
-// each connection started to wait).
+// from one process and checks that another program is still served, because
+// one idle connection is closed to make room. The daemon closes the one idle
+// the longest. The test does not pin down which one that is, because
+// goroutine scheduling decides when each connection started to wait.
 func TestConnectionCapEvictsIdle(t *testing.T) {
 	e := newEnv(t)
 	e.start("--max-connections", "4", "--max-connections-per-process", "8")

@@ -13,7 +13,7 @@ import (
 
 // TestAttackOtherNamespace runs a registered client inside its own user and
 // PID namespaces. There it could forge the PID in the credentials it
-// sends, so the daemon closes the connection before answering.
+// sends, so the daemon closes the connection before responding.
 func TestAttackOtherNamespace(t *testing.T) {
 	if err := exec.Command("unshare", "--user", "--map-root-user", "--pid", "--fork", "true").Run(); err != nil {
 		t.Skipf("cannot create user and PID namespaces here: %v", err)

@@ -4,7 +4,7 @@
 //
 // On Linux the bytes hashed are those of the file the process is actually
 // running, opened through /proc/<pid>/exe, so replacing the file at the path
-// after the process started cannot change the answer. Hashes are cached by
+// after the process started cannot change the result. Hashes are cached by
 // file identity (device, inode, size, modification and change times); any
 // write to the file changes at least the change time, so a modified file is
 // always re-hashed.
@@ -35,7 +35,7 @@ const DefaultMaxSize = 1 << 30
 // HashPrefix starts every hash written by keychain-auth.
 const HashPrefix = "sha256:"
 
-// Identity is what the daemon knows about a caller. It is fixed for the
+// Identity is the daemon's record of a caller. It is fixed for the
 // life of a connection.
 type Identity struct {
 	PID int

@@ -1,4 +1,4 @@
-// Package peercred asks the kernel which process is on the other end of a
+// Package peercred queries the kernel for the process on the other end of a
 // local connection.
 //
 // Nothing the client sends is trusted: the PID and UID come from the socket

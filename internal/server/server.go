@@ -1,4 +1,4 @@
-// Package server accepts connections, identifies each caller, and answers
+// Package server accepts connections, identifies each caller, and serves
 // its requests against the policy and the secret store.
 //
 // Every connection is identified from kernel peer credentials before any
